@@ -1,0 +1,129 @@
+"""Activation functions and their derivatives, as one small table.
+
+Every forward function works in place on the pre-activation ``Z`` and returns
+it, so the forward pass keeps one buffer per layer. Every derivative is written
+from the activation's *output* ``A`` (sigmoid: ``a * (1 - a)``, tanh:
+``1 - a**2``) and multiplies the incoming gradient ``delta`` in place: this is
+the ``(.) f'(Z)`` of the backpropagation equations.
+
+This module knows nothing of scikit-learn and allocates as little as it can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.special import expit
+
+#: Slope of the leaky ReLU for negative inputs.
+LEAKY_SLOPE = 0.01
+
+
+def identity(Z: np.ndarray) -> np.ndarray:
+    """Identity: ``f(z) = z``."""
+    return Z
+
+
+def sigmoid(Z: np.ndarray) -> np.ndarray:
+    """Logistic sigmoid ``1 / (1 + exp(-z))``, computed without overflow."""
+    return expit(Z, out=Z)
+
+
+def tanh(Z: np.ndarray) -> np.ndarray:
+    """Hyperbolic tangent."""
+    return np.tanh(Z, out=Z)
+
+
+def relu(Z: np.ndarray) -> np.ndarray:
+    """Rectified linear unit ``max(z, 0)``."""
+    return np.maximum(Z, 0, out=Z)
+
+
+def leaky_relu(Z: np.ndarray) -> np.ndarray:
+    """Leaky ReLU: ``z`` for ``z > 0``, ``LEAKY_SLOPE * z`` otherwise."""
+    np.multiply(Z, LEAKY_SLOPE, out=Z, where=Z < 0)
+    return Z
+
+
+def softmax(Z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax, shifted by the row maximum so that ``exp`` cannot overflow."""
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+def identity_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``f'(z) = 1``: nothing to do."""
+    return delta
+
+
+def sigmoid_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``f'(z) = a (1 - a)``."""
+    delta *= A
+    delta *= 1 - A
+    return delta
+
+
+def tanh_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``f'(z) = 1 - a**2``."""
+    delta *= 1 - A * A
+    return delta
+
+
+def relu_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``f'(z) = 1`` for ``z > 0`` and ``0`` otherwise (``a > 0`` iff ``z > 0``)."""
+    delta[A <= 0] = 0
+    return delta
+
+
+def leaky_relu_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``f'(z) = 1`` for ``z > 0`` and ``LEAKY_SLOPE`` otherwise."""
+    np.multiply(delta, LEAKY_SLOPE, out=delta, where=A <= 0)
+    return delta
+
+
+def softmax_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """Jacobian-vector product of the softmax: ``s * (g - sum(g * s))`` per row.
+
+    The softmax Jacobian is ``diag(s) - s s^T``; applied to the gradient ``g``
+    with respect to the outputs it gives the expression above, row by row.
+    """
+    inner = np.einsum("ij,ij->i", delta, A)[:, np.newaxis]
+    delta -= inner
+    delta *= A
+    return delta
+
+
+Forward = Callable[[np.ndarray], np.ndarray]
+Derivative = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+#: name -> (forward in place, derivative from the output in place).
+ACTIVATIONS: dict[str, tuple[Forward, Derivative]] = {
+    "identity": (identity, identity_derivative),
+    "sigmoid": (sigmoid, sigmoid_derivative),
+    "tanh": (tanh, tanh_derivative),
+    "relu": (relu, relu_derivative),
+    "leaky_relu": (leaky_relu, leaky_relu_derivative),
+    "softmax": (softmax, softmax_derivative),
+}
+
+#: Names accepted for hidden layers (softmax only makes sense as an output).
+HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+
+#: Aliases kept so that scikit-learn parameter grids keep working.
+ALIASES = {"logistic": "sigmoid"}
+
+#: Range of each output activation, used to check regression targets.
+OUTPUT_RANGES = {
+    "identity": (-np.inf, np.inf),
+    "sigmoid": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+    "softmax": (0.0, 1.0),
+}
+
+
+def canonical_name(name: str) -> str:
+    """Resolve aliases (``'logistic'`` -> ``'sigmoid'``)."""
+    return ALIASES.get(name, name)

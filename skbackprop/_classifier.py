@@ -1,0 +1,345 @@
+"""BackpropClassifier: label encoding and probabilities over the shared base."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+
+from . import _validation as v
+from ._base import PARAMETER_RULES, BaseBackprop
+from ._docstrings import fill
+
+
+class BackpropClassifier(ClassifierMixin, BaseBackprop):
+    __doc__ = fill(
+        """Multi-layer network classifier trained by backpropagation.
+
+    A drop-in for scikit-learn's ``MLPClassifier`` with the same parameter and
+    attribute names, plus a choice of output layer and cost (the classic
+    sigmoid + squared-error network included), more hidden activations,
+    explicit starting weights, sample and class weights, an explicit
+    validation set and epoch callbacks.
+
+    Parameters
+    ----------
+{head_parameters}
+
+    output_activation : {{'auto', 'softmax', 'sigmoid'}}, default='auto'
+        Output units. 'auto' is softmax for multiclass targets and a sigmoid
+        unit per label for binary and multilabel targets. 'sigmoid' on
+        multiclass targets gives the classic network, one sigmoid unit per
+        class; ``predict_proba`` then normalises each row to sum to 1.
+        'softmax' on binary targets uses two output units.
+
+    loss : {{'auto', 'cross_entropy', 'squared_error'}}, default='auto'
+        Cost; 'auto' is cross-entropy. 'squared_error' is the classic
+        quadratic cost ``1/2 ||y - a||^2`` averaged over samples.
+
+{training_parameters}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes in the cost, as in scikit-learn's linear models:
+        a dict ``{{label: weight}}`` or 'balanced' for
+        ``n_samples / (n_classes * np.bincount(y))``. Multiplies
+        ``sample_weight``. Not available for multilabel targets.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (for multilabel targets, the label indices).
+
+{common_attributes}
+
+    See Also
+    --------
+    BackpropRegressor : The same network for regression.
+    sklearn.neural_network.MLPClassifier : scikit-learn's network.
+
+    Notes
+    -----
+    The cross-entropy and squared-error costs are averaged over the samples
+    (their weights, if any) and summed over the outputs; see the user guide for
+    how this relates to scikit-learn's losses. On identical settings (same
+    starting weights, plain SGD, no shuffling) the two libraries take the same
+    gradient steps.
+
+    References
+    ----------
+    Rumelhart, Hinton & Williams, "Learning representations by
+    back-propagating errors", Nature 323 (1986).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbackprop import BackpropClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = BackpropClassifier(hidden_layer_sizes=(10,), solver="lbfgs",
+    ...                          max_iter=500, random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    >>> clf.predict_proba(X[:1]).shape
+    (1, 3)
+    """
+    )
+
+    _parameter_rules = {
+        **PARAMETER_RULES,
+        "output_activation": v.options("auto", "softmax", "sigmoid"),
+        "class_weight": v.class_weight,
+    }
+    _y_numeric = False
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        output_activation="auto",
+        loss="auto",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        weight_init="auto",
+        coefs_init=None,
+        intercepts_init=None,
+        callbacks=None,
+        class_weight=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            weight_init=weight_init,
+            coefs_init=coefs_init,
+            intercepts_init=intercepts_init,
+            callbacks=callbacks,
+        )
+        self.class_weight = class_weight
+
+    # ------------------------------------------------------------------ #
+    # Targets
+    # ------------------------------------------------------------------ #
+    def _encode_targets(self, y, *, first_call, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if first_call:
+            binarizer = LabelBinarizer()
+            binarizer.fit(y if classes is None else np.asarray(classes))
+            if len(binarizer.classes_) < 2:
+                raise ValueError(
+                    f"The classifier needs samples of at least 2 classes in the data, but the "
+                    f"data contain only one class: {binarizer.classes_[0]!r}."
+                )
+            if classes is not None and binarizer.y_type_ != "multilabel-indicator":
+                self._check_known_labels(y, binarizer.classes_)
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        else:
+            binarizer = self._label_binarizer
+            if classes is not None and not np.array_equal(np.asarray(classes), self.classes_):
+                raise ValueError(
+                    f"`classes`={list(classes)!r} differs from the classes of the previous "
+                    f"partial_fit calls, {list(self.classes_)!r}."
+                )
+            if binarizer.y_type_ == "multilabel-indicator":
+                if y.ndim != 2 or y.shape[1] != len(self.classes_):
+                    raise ValueError(
+                        f"The model was fitted on {len(self.classes_)} labels (multilabel); "
+                        f"got targets of shape {y.shape}."
+                    )
+            else:
+                self._check_known_labels(y, self.classes_)
+        if binarizer.y_type_ == "multilabel-indicator" and y.ndim == 1:
+            raise ValueError("The model was fitted on multilabel targets; got 1-D targets.")
+        Y = binarizer.transform(y)
+        if Y.shape[1] == 1 and self._resolve_output()[0] == "softmax":
+            Y = np.hstack([1 - Y, Y])
+        return Y
+
+    @staticmethod
+    def _check_known_labels(y, classes):
+        unseen = np.setdiff1d(np.unique(y), classes)
+        if unseen.size:
+            raise ValueError(
+                f"y contains labels {list(unseen)!r} that are not in classes "
+                f"{list(classes)!r}. Pass every label through `classes` on the first "
+                "partial_fit call."
+            )
+
+    def _resolve_output(self):
+        kind = self._label_binarizer.y_type_
+        out = self.output_activation
+        if out == "auto":
+            out = "softmax" if kind == "multiclass" else "sigmoid"
+        if out == "softmax" and kind == "multilabel-indicator":
+            raise ValueError(
+                "output_activation='softmax' cannot model multilabel targets (its outputs sum "
+                "to 1); use 'sigmoid' or 'auto'."
+            )
+        loss = "cross_entropy" if self.loss == "auto" else self.loss
+        return out, loss
+
+    def _target_weights(self, y):
+        if self.class_weight is None:
+            return None
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels {sorted(unknown, key=str)!r} that are not among "
+                    f"the classes {list(self.classes_)!r}."
+                )
+            weights = {c: float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()}
+            return compute_sample_weight(weights, y)
+        return compute_sample_weight("balanced", y)
+
+    def _stratify_labels(self, y):
+        return y if self._label_binarizer.y_type_ != "multilabel-indicator" else None
+
+    # ------------------------------------------------------------------ #
+    # Public methods
+    # ------------------------------------------------------------------ #
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch of the stochastic solver over ``(X, y)``, keeping optimizer state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Its labels.
+
+        classes : array-like of shape (n_classes,), default=None
+            Every label the model will see; required on the first call (for
+            multilabel targets the label indices are taken from ``y``).
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in the cost.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "coefs_") and classes is None and np.ndim(y) == 1:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs the whole training set and is not available "
+                "with partial_fit; pass a dict computed with "
+                "sklearn.utils.class_weight.compute_class_weight instead."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class (rows sum to 1), or of each label for
+            multilabel targets.
+        """
+        out = self._forward_output(X)
+        kind = self._label_binarizer.y_type_
+        if out.shape[1] == 1:
+            return np.hstack([1 - out, out])
+        if kind == "multiclass" and self.out_activation_ == "sigmoid":
+            total = out.sum(axis=1, keepdims=True)
+            np.maximum(total, np.finfo(out.dtype).tiny, out=total)
+            out /= total
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of ``predict_proba``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Natural logarithm of the class probabilities.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Labels, or a label-indicator matrix for multilabel targets.
+        """
+        out = self._forward_output(X)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return (out > 0.5).astype(int)
+        if out.shape[1] == 1:
+            return self.classes_[(out[:, 0] > 0.5).astype(int)]
+        return self.classes_[np.argmax(out, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,359 @@
+"""The numerical core: initialisation, forward pass and backpropagation.
+
+Pure arrays in, arrays out. Nothing here imports scikit-learn or stores
+estimator state; randomness comes from an explicit ``numpy.random.Generator``.
+
+Layout (row-major batches, as scikit-learn's MLP)::
+
+    A0 = X                                  (m samples x n features)
+    Zl = A(l-1) @ Wl + bl                   Wl: (units in l-1, units in l)
+    Al = f_l(Zl)
+
+Backpropagation, the four equations::
+
+    D_L    = dC/dA_L (.) f'_L(Z_L)          (output delta, see _losses.py)
+    D_l    = (D_(l+1) @ W_(l+1).T) (.) f'_l(Z_l)
+    dC/dWl = A(l-1).T @ D_l  (+ alpha * Wl / W)
+    dC/dbl = sum over rows of D_l
+
+All parameters live in one flat vector; ``coefs`` and ``intercepts`` are views
+into it, and so are the gradients. An optimizer then updates every parameter
+in a handful of whole-array passes, and L-BFGS gets its flat vector for free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._activations import ACTIVATIONS
+from ._losses import loss_value, output_delta
+
+Params = list[np.ndarray]
+
+
+# --------------------------------------------------------------------------- #
+# Initialisation schemes: name -> (fan_in, fan_out, activation, rng) -> (W, b)
+# --------------------------------------------------------------------------- #
+def _glorot_uniform(fan_in, fan_out, activation, rng):
+    # Glorot & Bengio (2010); the sigmoid gets a bound sqrt(2) times smaller,
+    # as recommended in that paper and as scikit-learn does.
+    factor = 2.0 if activation == "sigmoid" else 6.0
+    bound = np.sqrt(factor / (fan_in + fan_out))
+    return (
+        rng.uniform(-bound, bound, (fan_in, fan_out)),
+        rng.uniform(-bound, bound, fan_out),
+    )
+
+
+def _glorot_normal(fan_in, fan_out, activation, rng):
+    std = np.sqrt(2.0 / (fan_in + fan_out))
+    return rng.normal(0.0, std, (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _he_normal(fan_in, fan_out, activation, rng):
+    # He et al. (2015), designed for ReLU units.
+    return rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _he_uniform(fan_in, fan_out, activation, rng):
+    bound = np.sqrt(6.0 / fan_in)
+    return rng.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
+
+
+def _normal(fan_in, fan_out, activation, rng):
+    # The seeds' reference network: standard normal weights and biases.
+    return rng.standard_normal((fan_in, fan_out)), rng.standard_normal(fan_out)
+
+
+def _normal_scaled(fan_in, fan_out, activation, rng):
+    # The reference network's improved scheme: N(0, 1/fan_in) weights.
+    return (
+        rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in),
+        rng.standard_normal(fan_out),
+    )
+
+
+def _uniform(fan_in, fan_out, activation, rng):
+    # The seeds' textbook recipe: weights and biases drawn in (0, 1).
+    return rng.uniform(0.0, 1.0, (fan_in, fan_out)), rng.uniform(0.0, 1.0, fan_out)
+
+
+Initializer = Callable[[int, int, str, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+#: name -> initialiser; the single list of valid ``weight_init`` strings.
+INITIALIZERS: dict[str, Initializer] = {
+    "glorot_uniform": _glorot_uniform,
+    "glorot_normal": _glorot_normal,
+    "he_normal": _he_normal,
+    "he_uniform": _he_uniform,
+    "normal": _normal,
+    "normal_scaled": _normal_scaled,
+    "uniform": _uniform,
+}
+
+
+def resolve_init(weight_init: str | Callable, activation: str) -> str | Callable:
+    """Pick the scheme behind ``'auto'``: He for the ReLU family, Glorot otherwise."""
+    if weight_init == "auto":
+        return "glorot_uniform"
+    return weight_init
+
+
+class Network:
+    """A fully connected feed-forward network: structure and work buffers.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        Units per layer, input first and output last.
+    activation : str
+        Hidden activation (a key of ``ACTIVATIONS``).
+    out_activation : str
+        Output activation.
+    loss : {'squared_error', 'cross_entropy'}
+        The cost.
+    """
+
+    def __init__(
+        self,
+        layer_units: Sequence[int],
+        activation: str,
+        out_activation: str,
+        loss: str,
+    ) -> None:
+        self.layer_units = [int(u) for u in layer_units]
+        self.activation = activation
+        self.out_activation = out_activation
+        self.loss = loss
+        shapes = []
+        for fan_in, fan_out in zip(self.layer_units[:-1], self.layer_units[1:]):
+            shapes.append((fan_in, fan_out))
+        self.coef_shapes = shapes
+        offsets = [0]
+        for fan_in, fan_out in shapes:
+            offsets.append(offsets[-1] + fan_in * fan_out)
+        self._coef_offsets = offsets
+        ioffsets = [offsets[-1]]
+        for _, fan_out in shapes:
+            ioffsets.append(ioffsets[-1] + fan_out)
+        self._intercept_offsets = ioffsets
+        self.n_params = ioffsets[-1]
+        self._buffers: dict = {}
+
+    @property
+    def n_layers(self) -> int:
+        """Number of layers, input and output included."""
+        return len(self.layer_units)
+
+    # ------------------------------------------------------------------ #
+    # Parameter packing
+    # ------------------------------------------------------------------ #
+    def unpack(self, flat: np.ndarray) -> tuple[Params, Params]:
+        """Views of ``flat`` shaped as ``(coefs, intercepts)``."""
+        co, io = self._coef_offsets, self._intercept_offsets
+        coefs = [flat[co[i] : co[i + 1]].reshape(shape) for i, shape in enumerate(self.coef_shapes)]
+        intercepts = [flat[io[i] : io[i + 1]] for i in range(len(self.coef_shapes))]
+        return coefs, intercepts
+
+    def pack(self, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray], dtype) -> np.ndarray:
+        """Copy ``coefs`` and ``intercepts`` into a new flat vector of ``dtype``."""
+        flat = np.empty(self.n_params, dtype=dtype)
+        flat_coefs, flat_intercepts = self.unpack(flat)
+        for dst, src in zip(flat_coefs + flat_intercepts, list(coefs) + list(intercepts)):
+            dst[...] = src
+        return flat
+
+    def init_params(
+        self,
+        weight_init: str | Callable,
+        rng: np.random.Generator,
+        dtype=np.float64,
+    ) -> np.ndarray:
+        """Draw starting weights with the named scheme (or a callable).
+
+        A callable is called as ``weight_init(fan_in, fan_out, rng)`` for each
+        layer and must return ``(W, b)`` of shapes ``(fan_in, fan_out)`` and
+        ``(fan_out,)``.
+        """
+        weight_init = resolve_init(weight_init, self.activation)
+        coefs, intercepts = [], []
+        for i, (fan_in, fan_out) in enumerate(self.coef_shapes):
+            layer_activation = self.out_activation if i == len(self.coef_shapes) - 1 else self.activation
+            if callable(weight_init):
+                W, b = weight_init(fan_in, fan_out, rng)
+                W, b = np.asarray(W), np.asarray(b)
+                if W.shape != (fan_in, fan_out) or b.shape != (fan_out,):
+                    raise ValueError(
+                        f"weight_init callable returned shapes {W.shape} and {b.shape} for "
+                        f"layer {i}; expected {(fan_in, fan_out)} and {(fan_out,)}."
+                    )
+            else:
+                W, b = INITIALIZERS[weight_init](fan_in, fan_out, layer_activation, rng)
+            coefs.append(W)
+            intercepts.append(b)
+        return self.pack(coefs, intercepts, dtype)
+
+    # ------------------------------------------------------------------ #
+    # Buffers
+    # ------------------------------------------------------------------ #
+    def _workspace(self, n_rows: int, dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Activation and delta buffers for up to ``n_rows`` rows, reused across calls."""
+        key = np.dtype(dtype)
+        cached = self._buffers.get(key)
+        if cached is None or cached[0] < n_rows:
+            acts = [np.empty((n_rows, u), dtype=dtype) for u in self.layer_units[1:]]
+            deltas = [np.empty((n_rows, u), dtype=dtype) for u in self.layer_units[1:]]
+            cached = (n_rows, acts, deltas)
+            self._buffers[key] = cached
+        _, acts, deltas = cached
+        return [a[:n_rows] for a in acts], [d[:n_rows] for d in deltas]
+
+    def release(self) -> None:
+        """Drop the work buffers (for instance before pickling)."""
+        self._buffers = {}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_buffers"] = {}
+        return state
+
+    # ------------------------------------------------------------------ #
+    # Forward and backward
+    # ------------------------------------------------------------------ #
+    def forward(
+        self,
+        X,
+        coefs: Sequence[np.ndarray],
+        intercepts: Sequence[np.ndarray],
+        activations: list[np.ndarray] | None = None,
+    ) -> list[np.ndarray]:
+        """Forward pass. Returns ``[A1, ..., AL]`` (``A0 = X`` is not copied).
+
+        ``activations`` are buffers to write into; new arrays are allocated when
+        None.
+        """
+        dtype = coefs[0].dtype
+        if activations is None:
+            activations = [np.empty((X.shape[0], u), dtype=dtype) for u in self.layer_units[1:]]
+        hidden = ACTIVATIONS[self.activation][0]
+        last = len(coefs) - 1
+        A = X
+        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+            Z = activations[i]
+            if sp.issparse(A):
+                Z[...] = A @ W
+            else:
+                np.matmul(A, W, out=Z)
+            Z += b
+            (ACTIVATIONS[self.out_activation][0] if i == last else hidden)(Z)
+            A = Z
+        return activations
+
+    def loss_and_grad(
+        self,
+        X,
+        Y: np.ndarray,
+        coefs: Sequence[np.ndarray],
+        intercepts: Sequence[np.ndarray],
+        coef_grads: Sequence[np.ndarray],
+        intercept_grads: Sequence[np.ndarray],
+        alpha: float = 0.0,
+        sample_weight: np.ndarray | None = None,
+    ) -> float:
+        """Cost of a batch and its gradient, written into ``coef_grads`` / ``intercept_grads``.
+
+        Parameters
+        ----------
+        X : ndarray or sparse matrix of shape (m, n_features)
+            The batch.
+        Y : ndarray of shape (m, n_outputs)
+            Targets, already encoded (one-hot for classes).
+        coefs, intercepts : list of ndarray
+            Parameters, ``coefs[i]`` of shape ``(fan_in, fan_out)``.
+        coef_grads, intercept_grads : list of ndarray
+            Buffers of the same shapes that receive the gradient.
+        alpha : float
+            L2 penalty; adds ``alpha / (2 W) * sum ||Wl||^2`` to the cost.
+        sample_weight : ndarray of shape (m,) or None
+            Per-sample weights; the cost is their weighted mean.
+
+        Returns
+        -------
+        float
+            The cost of the batch, penalty included.
+        """
+        m = X.shape[0]
+        weight_sum = float(m) if sample_weight is None else float(sample_weight.sum())
+        activations, deltas = self._workspace(m, coefs[0].dtype)
+        self.forward(X, coefs, intercepts, activations)
+
+        loss = loss_value(
+            self.loss, self.out_activation, Y, activations[-1], sample_weight, weight_sum
+        )
+        if alpha:
+            loss += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs) / weight_sum
+
+        last = len(coefs) - 1
+        output_delta(
+            self.loss, self.out_activation, Y, activations[-1], deltas[last],
+            sample_weight, weight_sum,
+        )
+        hidden_derivative = ACTIVATIONS[self.activation][1]
+        for i in range(last, -1, -1):
+            D = deltas[i]
+            A_prev = X if i == 0 else activations[i - 1]
+            if sp.issparse(A_prev):
+                coef_grads[i][...] = A_prev.T @ D
+            else:
+                np.matmul(A_prev.T, D, out=coef_grads[i])
+            if alpha:
+                coef_grads[i] += (alpha / weight_sum) * coefs[i]
+            np.sum(D, axis=0, out=intercept_grads[i])
+            if i > 0:
+                np.matmul(D, coefs[i].T, out=deltas[i - 1])
+                hidden_derivative(activations[i - 1], deltas[i - 1])
+        return loss
+
+
+def loss_and_grad(
+    X,
+    Y: np.ndarray,
+    coefs: Sequence[np.ndarray],
+    intercepts: Sequence[np.ndarray],
+    activation: str,
+    out_activation: str,
+    loss: str,
+    alpha: float = 0.0,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[float, Params, Params]:
+    """Convenience wrapper: cost and freshly allocated gradients.
+
+    Parameters
+    ----------
+    X, Y : ndarray
+        Inputs ``(m, n_features)`` and encoded targets ``(m, n_outputs)``.
+    coefs, intercepts : list of ndarray
+        Parameters in the ``coefs_`` / ``intercepts_`` layout.
+    activation, out_activation, loss : str
+        Hidden activation, output activation and cost names.
+    alpha : float, default=0
+        L2 penalty.
+    sample_weight : ndarray or None
+        Per-sample weights.
+
+    Returns
+    -------
+    loss : float
+    coef_grads, intercept_grads : list of ndarray
+    """
+    units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
+    net = Network(units, activation, out_activation, loss)
+    coef_grads = [np.empty_like(W) for W in coefs]
+    intercept_grads = [np.empty_like(b) for b in intercepts]
+    value = net.loss_and_grad(
+        X, Y, coefs, intercepts, coef_grads, intercept_grads, alpha, sample_weight
+    )
+    return value, coef_grads, intercept_grads

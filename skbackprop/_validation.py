@@ -1,0 +1,183 @@
+"""Declarative checks of hyper-parameters and of user-supplied arrays.
+
+Each rule is a small function that raises a ``ValueError`` (or ``TypeError``)
+naming the parameter, the value it got and what would be valid. The table in
+``_base.py`` maps every public parameter to one rule.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+
+def _fail(name, value, expected, exc=ValueError):
+    raise exc(f"Invalid value for parameter `{name}`: {value!r}. Expected {expected}.")
+
+
+def options(*choices: str) -> Callable[[str, object], None]:
+    """Rule: the value is one of ``choices``."""
+
+    def check(name, value):
+        if not isinstance(value, str) or value not in choices:
+            _fail(name, value, "one of " + ", ".join(repr(c) for c in choices))
+
+    return check
+
+
+def number(low=None, high=None, *, low_open=False, high_open=False, integer=False):
+    """Rule: a real (or integral) number in the given interval."""
+
+    def describe():
+        kind = "an integer" if integer else "a number"
+        parts = []
+        if low is not None:
+            parts.append(f"{'>' if low_open else '>='} {low}")
+        if high is not None:
+            parts.append(f"{'<' if high_open else '<='} {high}")
+        return kind + (" " + " and ".join(parts) if parts else "")
+
+    def check(name, value):
+        base = numbers.Integral if integer else numbers.Real
+        if isinstance(value, bool) or not isinstance(value, base):
+            _fail(name, value, describe(), TypeError)
+        if not np.isfinite(value) and not (high is None and value == np.inf):
+            _fail(name, value, describe())
+        if low is not None and (value < low or (low_open and value == low)):
+            _fail(name, value, describe())
+        if high is not None and (value > high or (high_open and value == high)):
+            _fail(name, value, describe())
+
+    return check
+
+
+def boolean(name, value):
+    """Rule: a bool (numpy bools included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        _fail(name, value, "True or False", TypeError)
+
+
+def any_of(*rules):
+    """Rule: at least one of ``rules`` accepts the value (the first error is re-raised)."""
+
+    def check(name, value):
+        errors = []
+        for rule in rules:
+            try:
+                rule(name, value)
+                return
+            except (TypeError, ValueError) as exc:
+                errors.append(exc)
+        raise errors[0]
+
+    return check
+
+
+def layer_sizes(name, value):
+    """Rule: an int or a sequence of positive ints (possibly empty)."""
+    sizes = [value] if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    try:
+        sizes = list(sizes)
+    except TypeError:
+        _fail(name, value, "a positive int or a tuple of positive ints", TypeError)
+    for size in sizes:
+        if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
+            _fail(name, value, "a positive int or a tuple of positive ints (every size >= 1)")
+
+
+def random_state(name, value):
+    """Rule: None, an int, a RandomState or a Generator."""
+    ok = (
+        value is None
+        or (isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0)
+        or isinstance(value, (np.random.RandomState, np.random.Generator))
+    )
+    if not ok:
+        _fail(name, value, "None, a non-negative int, a numpy RandomState or Generator", TypeError)
+
+
+def callable_or(*choices: str):
+    """Rule: one of ``choices`` or a callable."""
+    named = options(*choices)
+
+    def check(name, value):
+        if not callable(value):
+            named(name, value)
+
+    return check
+
+
+def optional_list(name, value):
+    """Rule: None or a sequence (checked against the layers later)."""
+    if value is not None and not isinstance(value, Sequence):
+        _fail(name, value, "None or a list of arrays", TypeError)
+
+
+def callbacks(name, value):
+    """Rule: None or a list of callables."""
+    if value is None:
+        return
+    if not isinstance(value, Sequence) or not all(callable(c) for c in value):
+        _fail(name, value, "None or a list of callables", TypeError)
+
+
+def class_weight(name, value):
+    """Rule: None, 'balanced' or a dict."""
+    if value is not None and value != "balanced" and not isinstance(value, dict):
+        _fail(name, value, "None, 'balanced' or a dict {class label: weight}")
+
+
+def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
+    """Validate ``sample_weight`` and return a new float array (never the caller's).
+
+    Raises
+    ------
+    ValueError
+        On a wrong shape, NaN/inf, negative weights or weights that sum to zero.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        return np.full(n_samples, sample_weight, dtype=dtype)
+    sw = np.array(sample_weight, dtype=dtype)
+    if sw.ndim != 1 or sw.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must be a 1-D array of length n_samples={n_samples}; "
+            f"got shape {sw.shape}."
+        )
+    if not np.all(np.isfinite(sw)):
+        raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
+    if np.any(sw < 0):
+        raise ValueError("sample_weight has negative values; weights must be >= 0.")
+    if n_samples and not sw.sum() > 0:
+        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+    return sw
+
+
+def check_initial_weights(coefs_init, intercepts_init, coef_shapes: Sequence[tuple]) -> None:
+    """Check explicit starting weights against the network's layer shapes."""
+    n = len(coef_shapes)
+    expected_c = [tuple(s) for s in coef_shapes]
+    expected_i = [(s[1],) for s in coef_shapes]
+    for name, given, expected in (
+        ("coefs_init", coefs_init, expected_c),
+        ("intercepts_init", intercepts_init, expected_i),
+    ):
+        if given is None:
+            continue
+        if len(given) != n:
+            raise ValueError(
+                f"{name} has {len(given)} arrays but the network has {n} weight layers; "
+                f"expected shapes {expected}."
+            )
+        for i, (arr, shape) in enumerate(zip(given, expected)):
+            arr = np.asarray(arr)
+            if arr.shape != shape:
+                raise ValueError(
+                    f"{name}[{i}] has shape {arr.shape}; expected {shape} "
+                    f"(all layers: {expected})."
+                )
+            if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+                raise ValueError(f"{name}[{i}] must contain finite numbers.")
