@@ -73,6 +73,16 @@ def _as_generator(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
+def _check_partial_fit(estimator) -> bool:
+    """``partial_fit`` exists only for the stochastic solvers (used with ``available_if``)."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError(
+            "partial_fit is not available with solver='lbfgs' (a full-batch method); use "
+            "solver='sgd' or 'adam', or call fit."
+        )
+    return True
+
+
 class _ProgressBar:
     """A dependency-free progress bar, redrawn in place with ``\\r``.
 
@@ -596,7 +606,7 @@ class BaseBackprop(BaseEstimator):
         try:
             result = minimize_lbfgs(
                 cost_and_grad, params, self.max_iter, self.max_fun, self.tol,
-                on_iteration, bool(self.verbose),
+                on_iteration,
             )
         except KeyboardInterrupt:
             warnings.warn(

@@ -9,8 +9,10 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
+from sklearn.utils.metaestimators import available_if
+
 from . import _validation as v
-from ._base import PARAMETER_RULES, BaseBackprop
+from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit
 from ._docstrings import fill
 
 
@@ -246,6 +248,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     # ------------------------------------------------------------------ #
     # Public methods
     # ------------------------------------------------------------------ #
+    @available_if(_check_partial_fit)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Run one epoch of the stochastic solver over ``(X, y)``, keeping optimizer state.
 
@@ -341,5 +344,6 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = True
+        # Softmax outputs sum to one, so they cannot represent several labels at once.
+        tags.classifier_tags.multi_label = self.output_activation != "softmax"
         return tags

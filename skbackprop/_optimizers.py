@@ -118,7 +118,6 @@ def minimize_lbfgs(
     max_fun: int,
     tol: float,
     callback: Callable | None = None,
-    verbose: bool = False,
 ) -> scipy.optimize.OptimizeResult:
     """Run L-BFGS-B through ``scipy.optimize.minimize``.
 
@@ -134,9 +133,8 @@ def minimize_lbfgs(
         Projected-gradient tolerance (``gtol``).
     callback : callable or None
         Called after each iteration with an ``OptimizeResult`` holding ``x`` and
-        ``fun``; raising ``StopIteration`` ends the run.
-    verbose : bool, default=False
-        Let scipy print its progress.
+        ``fun``; raising ``StopIteration`` ends the run. Progress printing is
+        the caller's business (scipy's own printing options are deprecated).
 
     Returns
     -------
@@ -148,5 +146,5 @@ def minimize_lbfgs(
         method="L-BFGS-B",
         jac=True,
         callback=callback,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol, "disp": verbose},
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
     )

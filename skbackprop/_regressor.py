@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.utils.metaestimators import available_if
 
 from . import _validation as v
 from ._activations import OUTPUT_RANGES
-from ._base import PARAMETER_RULES, BaseBackprop
+from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit
 from ._docstrings import fill
 
 
@@ -90,6 +91,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         loss = "squared_error" if self.loss == "auto" else self.loss
         return out, loss
 
+    @available_if(_check_partial_fit)
     def partial_fit(self, X, y, sample_weight=None):
         """Run one epoch of the stochastic solver over ``(X, y)``, keeping optimizer state.
 

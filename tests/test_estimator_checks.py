@@ -1,0 +1,37 @@
+"""scikit-learn's common estimator checks, with no expected failures.
+
+Configurations: both defaults; the classic network (sigmoid hidden and output
+units, squared error, plain gradient descent); L-BFGS; softmax outputs with the
+squared error; tanh outputs for the regressor. Sizes are kept small so the
+whole module runs in seconds; every check still trains the real network.
+"""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+
+FAST = dict(hidden_layer_sizes=(20,), max_iter=100, random_state=0)
+
+ESTIMATORS = [
+    BackpropClassifier(random_state=0),
+    BackpropRegressor(random_state=0),
+    # The classic network: sigmoid units everywhere, quadratic cost, plain SGD.
+    BackpropClassifier(
+        activation="sigmoid",
+        output_activation="sigmoid",
+        loss="squared_error",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=0.5,
+        **FAST,
+    ),
+    BackpropClassifier(solver="lbfgs", **FAST),
+    BackpropRegressor(solver="lbfgs", **FAST),
+    BackpropClassifier(output_activation="softmax", loss="squared_error", learning_rate_init=0.01, **FAST),
+    BackpropRegressor(activation="tanh", solver="sgd", learning_rate_init=0.01, **FAST),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: {})
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
