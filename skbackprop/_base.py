@@ -427,6 +427,11 @@ class BaseBackprop(BaseEstimator):
         starts = range(0, n_samples, batch_size)
         epochs = 1 if incremental else self.max_iter
         stopped = False
+        # A warm start with early stopping begins from the weights the previous
+        # fit kept, those of best_validation_score_: they stay the ones to
+        # restore unless an epoch of this fit beats that score.
+        best = self.best_validation_score_ if self.early_stopping else None
+        self._best_params = params.copy() if best is not None and np.isfinite(best) else None
 
         for _ in range(epochs):
             epoch = self.n_iter_ + 1
@@ -442,7 +447,11 @@ class BaseBackprop(BaseEstimator):
                     if self.shuffle:
                         idx = order[start:stop]
                         if dense:
-                            X_batch = np.take(X, idx, axis=0, out=X_buf[: stop - start])
+                            # mode="clip": the indices are a permutation, always valid;
+                            # the default mode="raise" copies through a buffer.
+                            X_batch = np.take(
+                                X, idx, axis=0, out=X_buf[: stop - start], mode="clip"
+                            )
                         else:
                             X_batch = X[idx]
                         Y_batch = Y[idx]
@@ -570,6 +579,7 @@ class BaseBackprop(BaseEstimator):
         coef_grads, intercept_grads = network.unpack(grads)
         callbacks = list(self.callbacks or [])
         start = params.copy()
+        finished = params.copy()  # the iterate of the last finished iteration
         tic = [time.perf_counter()]
 
         def cost_and_grad(x):
@@ -600,6 +610,7 @@ class BaseBackprop(BaseEstimator):
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             params[...] = intermediate_result.x
+            finished[...] = intermediate_result.x
             if any(bool(callback(self, record)) for callback in callbacks):
                 raise StopIteration
 
@@ -614,8 +625,8 @@ class BaseBackprop(BaseEstimator):
                 "finished iteration.",
                 UserWarning,
             )
-            if not np.isfinite(params).all():
-                params[...] = start
+            # params may hold a line-search trial point of the unfinished iteration
+            params[...] = finished
             return
         if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
             params[...] = start
@@ -648,7 +659,7 @@ class BaseBackprop(BaseEstimator):
         if network is None:
             units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
             network = Network(units, canonical_name(self.activation), self.out_activation_, "squared_error")
-        return network.forward(X, coefs, intercepts)[-1]
+        return network.output(X, coefs, intercepts)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -60,7 +60,11 @@ def boolean(name, value):
 
 
 def any_of(*rules):
-    """Rule: at least one of ``rules`` accepts the value (the first error is re-raised)."""
+    """Rule: at least one of ``rules`` accepts the value.
+
+    The error lists what every rule expects (e.g. "one of 'auto' or an integer
+    >= 1"); it is a ``TypeError`` only when every rule rejected the type.
+    """
 
     def check(name, value):
         errors = []
@@ -70,7 +74,9 @@ def any_of(*rules):
                 return
             except (TypeError, ValueError) as exc:
                 errors.append(exc)
-        raise errors[0]
+        expected = " or ".join(str(e).rsplit("Expected ", 1)[-1].rstrip(".") for e in errors)
+        exc_type = TypeError if all(isinstance(e, TypeError) for e in errors) else ValueError
+        _fail(name, value, expected, exc_type)
 
     return check
 
@@ -172,7 +178,7 @@ def check_initial_weights(coefs_init, intercepts_init, coef_shapes: Sequence[tup
                 f"{name} has {len(given)} arrays but the network has {n} weight layers; "
                 f"expected shapes {expected}."
             )
-        for i, (arr, shape) in enumerate(zip(given, expected)):
+        for i, (arr, shape) in enumerate(zip(given, expected, strict=True)):
             arr = np.asarray(arr)
             if arr.shape != shape:
                 raise ValueError(

@@ -1,0 +1,344 @@
+"""Costs and gradients of the numerical core against independent oracles.
+
+- The cost returned by ``loss_and_grad`` equals the DESIGN.md formulas, computed
+  here from a forward pass written independently of the library.
+- Its gradient equals a central finite difference of that independent cost, for
+  every hidden activation x output activation x accepted loss, with and
+  without the L2 penalty and sample weights (DESIGN.md, oracle 3).
+- The fused output deltas equal the general chain ``dC/dA (.) f'(Z)``.
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from skbackprop._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, LEAKY_SLOPE
+from skbackprop._losses import FUSED, LOSS_OUTPUTS, output_delta
+from skbackprop._network import Network, loss_and_grad
+
+COMBINATIONS = [
+    (hidden, out, loss)
+    for hidden in HIDDEN_ACTIVATIONS
+    for loss, outs in LOSS_OUTPUTS.items()
+    for out in outs
+]
+OUTPUT_LOSS = sorted({(out, loss) for _, out, loss in COMBINATIONS})
+
+
+# --------------------------------------------------------------------------- #
+# The oracle: the model and its cost, written from DESIGN.md sections 1 and 2.
+# --------------------------------------------------------------------------- #
+def act(name, z):
+    if name == "identity":
+        return z
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.where(z > 0, z, 0.0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, LEAKY_SLOPE * z)
+    if name == "softmax":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    raise AssertionError(name)
+
+
+def reference_forward(X, coefs, intercepts, hidden, out):
+    """Pre-activations of the hidden layers and the network output."""
+    A, hidden_z = X, []
+    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        Z = A @ W + b
+        if i == len(coefs) - 1:
+            return hidden_z, act(out, Z)
+        hidden_z.append(Z)
+        A = act(hidden, Z)
+    raise AssertionError("no layers")
+
+
+def reference_cost(X, Y, coefs, intercepts, hidden, out, loss, alpha=0.0, sample_weight=None):
+    """The cost exactly as DESIGN.md states it (weights: divide by their sum)."""
+    _, P = reference_forward(X, coefs, intercepts, hidden, out)
+    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    total = w.sum()
+    if loss == "squared_error":
+        per_sample = 0.5 * np.sum((Y - P) ** 2, axis=1)
+    elif out == "softmax":
+        per_sample = -np.sum(Y * np.log(P), axis=1)
+    else:
+        per_sample = -np.sum(Y * np.log(P) + (1 - Y) * np.log(1 - P), axis=1)
+    penalty = alpha / (2 * total) * sum(np.sum(W**2) for W in coefs)
+    return np.dot(w, per_sample) / total + penalty
+
+
+# --------------------------------------------------------------------------- #
+# Problems
+# --------------------------------------------------------------------------- #
+def make_targets(rng, m, n_out, out, loss):
+    if loss == "cross_entropy" and out == "softmax":
+        return np.eye(n_out)[rng.integers(0, n_out, m)]
+    if loss == "cross_entropy":
+        return rng.uniform(0.0, 1.0, (m, n_out))  # soft targets are in the contract
+    if out == "tanh":
+        return rng.uniform(-1.0, 1.0, (m, n_out))
+    if out == "identity":
+        return rng.normal(size=(m, n_out))
+    return rng.uniform(0.0, 1.0, (m, n_out))
+
+
+def make_problem(seed, hidden, out, loss, hidden_sizes=(4, 3), m=7, n_in=3, n_out=3, margin=1e-3):
+    """Random data and parameters whose hidden pre-activations avoid the ReLU kink.
+
+    With ``|z| > margin`` everywhere and a finite-difference step of 1e-6, no
+    perturbation can cross the kink at 0, so the cost is smooth where it is
+    differentiated.
+    """
+    rng = np.random.default_rng(seed)
+    units = [n_in, *hidden_sizes, n_out]
+    for _ in range(100):
+        X = rng.normal(size=(m, n_in))
+        coefs = [rng.normal(0.0, 0.8, (a, b)) for a, b in zip(units[:-1], units[1:], strict=True)]
+        intercepts = [rng.normal(0.0, 0.5, b) for b in units[1:]]
+        hidden_z, _ = reference_forward(X, coefs, intercepts, hidden, out)
+        if all(np.abs(Z).min() > margin for Z in hidden_z):
+            break
+    else:
+        raise AssertionError("no draw kept the hidden pre-activations away from 0")
+    Y = make_targets(rng, m, n_out, out, loss)
+    sample_weight = rng.uniform(0.2, 3.0, m)
+    return X, Y, coefs, intercepts, sample_weight
+
+
+def numerical_gradient(fun, params, h=1e-6):
+    """Central differences of ``fun()`` with respect to every entry of ``params``."""
+    grads = []
+    for P in params:
+        G = np.empty_like(P)
+        flat, gflat = P.reshape(-1), G.reshape(-1)
+        for k in range(flat.size):
+            saved = flat[k]
+            flat[k] = saved + h
+            up = fun()
+            flat[k] = saved - h
+            down = fun()
+            flat[k] = saved
+            gflat[k] = (up - down) / (2 * h)
+        grads.append(G)
+    return grads
+
+
+def relative_error(a, b):
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+
+
+def check_gradient(X, Y, coefs, intercepts, hidden, out, loss, alpha, sample_weight):
+    value, coef_grads, intercept_grads = loss_and_grad(
+        X, Y, coefs, intercepts, hidden, out, loss, alpha, sample_weight
+    )
+    expected = reference_cost(X, Y, coefs, intercepts, hidden, out, loss, alpha, sample_weight)
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+    def cost():
+        return reference_cost(X, Y, coefs, intercepts, hidden, out, loss, alpha, sample_weight)
+
+    numeric = numerical_gradient(cost, list(coefs) + list(intercepts))
+    analytic = list(coef_grads) + list(intercept_grads)
+    for layer, (g, n) in enumerate(zip(analytic, numeric, strict=True)):
+        assert g.shape == n.shape
+        err = relative_error(g, n)
+        assert err < 1e-6, f"parameter block {layer}: relative error {err:.2e}"
+        np.testing.assert_allclose(g, n, rtol=1e-5, atol=1e-8)
+
+
+# --------------------------------------------------------------------------- #
+# Tests
+# --------------------------------------------------------------------------- #
+def test_every_combination_is_covered():
+    assert len(COMBINATIONS) == len(HIDDEN_ACTIVATIONS) * 6
+    assert set(HIDDEN_ACTIVATIONS) == {"identity", "sigmoid", "tanh", "relu", "leaky_relu"}
+    assert set(OUTPUT_LOSS) == {
+        ("identity", "squared_error"),
+        ("sigmoid", "squared_error"),
+        ("tanh", "squared_error"),
+        ("softmax", "squared_error"),
+        ("sigmoid", "cross_entropy"),
+        ("softmax", "cross_entropy"),
+    }
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
+@pytest.mark.parametrize("hidden, out, loss", COMBINATIONS)
+def test_gradient_two_hidden_layers(hidden, out, loss, alpha, weighted):
+    seed = COMBINATIONS.index((hidden, out, loss))
+    X, Y, coefs, intercepts, sw = make_problem(seed, hidden, out, loss)
+    check_gradient(X, Y, coefs, intercepts, hidden, out, loss, alpha, sw if weighted else None)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("out, loss", OUTPUT_LOSS)
+def test_gradient_single_layer(out, loss, weighted):
+    # hidden_layer_sizes=(): one weight matrix straight from inputs to outputs.
+    X, Y, coefs, intercepts, sw = make_problem(11, "identity", out, loss, hidden_sizes=())
+    assert len(coefs) == 1
+    check_gradient(X, Y, coefs, intercepts, "relu", out, loss, 0.5, sw if weighted else None)
+
+
+@pytest.mark.parametrize("out, loss", [p for p in OUTPUT_LOSS if p[0] != "softmax"])
+def test_gradient_one_output_unit(out, loss):
+    # (A softmax over one unit is the constant 1: not a meaningful output layer.)
+    X, Y, coefs, intercepts, sw = make_problem(12, "tanh", out, loss, hidden_sizes=(3,), n_out=1)
+    check_gradient(X, Y, coefs, intercepts, "tanh", out, loss, 0.1, sw)
+
+
+def test_gradient_batch_of_one():
+    # The seeds' setting: one sample, the cost is the textbook E_total.
+    X, Y, coefs, intercepts, _ = make_problem(13, "sigmoid", "sigmoid", "squared_error", m=1)
+    check_gradient(X, Y, coefs, intercepts, "sigmoid", "sigmoid", "squared_error", 0.0, None)
+
+
+@pytest.mark.parametrize("out, loss", OUTPUT_LOSS)
+def test_loss_value_matches_design_formulas(out, loss):
+    # Written term by term, sample by sample, from DESIGN.md section 2.
+    X, Y, coefs, intercepts, sw = make_problem(14, "tanh", out, loss)
+    alpha = 0.7
+    _, P = reference_forward(X, coefs, intercepts, "tanh", out)
+    m = X.shape[0]
+    penalty_sq = sum(float(np.sum(W * W)) for W in coefs)
+
+    def term(i):
+        if loss == "squared_error":
+            return sum(0.5 * (Y[i, k] - P[i, k]) ** 2 for k in range(Y.shape[1]))
+        if out == "softmax":
+            return -sum(Y[i, k] * np.log(P[i, k]) for k in range(Y.shape[1]))
+        return -sum(
+            Y[i, k] * np.log(P[i, k]) + (1 - Y[i, k]) * np.log(1 - P[i, k])
+            for k in range(Y.shape[1])
+        )
+
+    plain = sum(term(i) for i in range(m)) / m
+    value, _, _ = loss_and_grad(X, Y, coefs, intercepts, "tanh", out, loss)
+    np.testing.assert_allclose(value, plain, rtol=1e-12)
+
+    penalised = plain + alpha / (2 * m) * penalty_sq
+    value, _, _ = loss_and_grad(X, Y, coefs, intercepts, "tanh", out, loss, alpha)
+    np.testing.assert_allclose(value, penalised, rtol=1e-12)
+
+    weighted = sum(sw[i] * term(i) for i in range(m)) / sw.sum()
+    weighted += alpha / (2 * sw.sum()) * penalty_sq
+    value, _, _ = loss_and_grad(X, Y, coefs, intercepts, "tanh", out, loss, alpha, sw)
+    np.testing.assert_allclose(value, weighted, rtol=1e-12)
+
+
+def test_unit_weights_equal_no_weights():
+    X, Y, coefs, intercepts, _ = make_problem(15, "relu", "softmax", "cross_entropy")
+    plain = loss_and_grad(X, Y, coefs, intercepts, "relu", "softmax", "cross_entropy", 0.2)
+    ones = loss_and_grad(
+        X, Y, coefs, intercepts, "relu", "softmax", "cross_entropy", 0.2, np.ones(X.shape[0])
+    )
+    np.testing.assert_allclose(plain[0], ones[0], rtol=1e-14)
+    for a, b in zip(plain[1] + plain[2], ones[1] + ones[2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-16)
+
+
+def test_integer_weights_equal_repeated_samples():
+    # A weight of k counts a sample k times: the same cost and gradient.
+    X, Y, coefs, intercepts, _ = make_problem(16, "sigmoid", "sigmoid", "cross_entropy")
+    counts = np.array([1, 3, 2, 1, 4, 1, 2])
+    weighted = loss_and_grad(
+        X, Y, coefs, intercepts, "sigmoid", "sigmoid", "cross_entropy", 0.4, counts.astype(float)
+    )
+    rep = np.repeat(np.arange(X.shape[0]), counts)
+    repeated = loss_and_grad(
+        X[rep], Y[rep], coefs, intercepts, "sigmoid", "sigmoid", "cross_entropy", 0.4
+    )
+    np.testing.assert_allclose(weighted[0], repeated[0], rtol=1e-12)
+    for a, b in zip(weighted[1] + weighted[2], repeated[1] + repeated[2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def general_path_delta(out, loss, Y, A, sample_weight):
+    """``dC/dA`` of the DESIGN.md cost, times ``f'`` through the library's derivative."""
+    m = Y.shape[0]
+    w = np.ones(m) if sample_weight is None else sample_weight
+    scale = (w / w.sum())[:, np.newaxis]
+    if loss == "squared_error":
+        grad_a = A - Y
+    elif out == "softmax":
+        grad_a = -Y / A
+    else:
+        grad_a = -Y / A + (1 - Y) / (1 - A)
+    delta = grad_a * scale
+    return ACTIVATIONS[out][1](A, delta)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("out, loss", sorted(FUSED))
+def test_fused_delta_equals_chain_rule(out, loss, weighted):
+    rng = np.random.default_rng(17)
+    m, n_out = 6, 4
+    A = ACTIVATIONS[out][0](rng.normal(size=(m, n_out)))
+    Y = make_targets(rng, m, n_out, out, loss)
+    sw = rng.uniform(0.5, 2.0, m) if weighted else None
+    fused = output_delta(loss, out, Y, A, np.empty_like(A), sw)
+    np.testing.assert_allclose(
+        fused, general_path_delta(out, loss, Y, A, sw), rtol=1e-10, atol=1e-14
+    )
+
+
+@pytest.mark.parametrize("out, loss", [p for p in OUTPUT_LOSS if p not in FUSED])
+def test_general_delta_equals_chain_rule(out, loss):
+    rng = np.random.default_rng(18)
+    A = ACTIVATIONS[out][0](rng.normal(size=(5, 3)))
+    Y = make_targets(rng, 5, 3, out, loss)
+    sw = rng.uniform(0.5, 2.0, 5)
+    delta = output_delta(loss, out, Y, A, np.empty_like(A), sw)
+    np.testing.assert_allclose(delta, general_path_delta(out, loss, Y, A, sw), rtol=1e-12)
+
+
+def test_fused_pairs_are_the_matched_ones():
+    assert set(FUSED) == {
+        ("identity", "squared_error"),
+        ("sigmoid", "cross_entropy"),
+        ("softmax", "cross_entropy"),
+    }
+
+
+def test_reused_network_buffers_give_the_same_gradient():
+    # The Network keeps work buffers between calls; a smaller batch after a larger one
+    # must give exactly what a fresh computation gives.
+    hidden, out, loss = "tanh", "softmax", "cross_entropy"
+    X, Y, coefs, intercepts, sw = make_problem(19, hidden, out, loss, m=9)
+    net = Network([3, 4, 3, 3], hidden, out, loss)
+    grads = [np.empty_like(P) for P in coefs + intercepts]
+    for rows in (slice(0, 9), slice(2, 6), slice(0, 9), slice(5, 6)):
+        value = net.loss_and_grad(
+            X[rows], Y[rows], coefs, intercepts, grads[:3], grads[3:], 0.1, sw[rows]
+        )
+        fresh = loss_and_grad(X[rows], Y[rows], coefs, intercepts, hidden, out, loss, 0.1, sw[rows])
+        assert value == fresh[0]
+        for a, b in zip(grads, fresh[1] + fresh[2], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_cross_entropy_is_finite_for_saturated_outputs():
+    # Outputs that round to exactly 0 or 1: the cost stays finite (clipped), no warning.
+    X = np.array([[1.0], [-1.0]])
+    coefs = [np.array([[800.0, -800.0]])]
+    intercepts = [np.zeros(2)]
+    Y = np.array([[0.0, 1.0], [1.0, 0.0]])
+    for out in ("sigmoid", "softmax"):
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            value, cg, ig = loss_and_grad(X, Y, coefs, intercepts, "relu", out, "cross_entropy")
+        assert np.isfinite(value) and value > 10
+        assert all(np.isfinite(g).all() for g in cg + ig)
+
+
+def test_all_parameters_get_a_gradient():
+    # Sanity of the oracle itself: every block has a non-zero finite difference.
+    for hidden, out, loss in itertools.islice(COMBINATIONS, 0, None, 7):
+        X, Y, coefs, intercepts, _ = make_problem(20, hidden, out, loss)
+        _, cg, ig = loss_and_grad(X, Y, coefs, intercepts, hidden, out, loss)
+        assert all(np.linalg.norm(g) > 0 for g in cg + ig)
