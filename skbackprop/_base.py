@@ -73,6 +73,17 @@ def _as_generator(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
+#: Weights beyond this magnitude mean the run has blown up, even where a clipped
+#: cost (cross-entropy) stays finite.
+WEIGHT_LIMIT = 1e10
+
+
+def _exploded(params: np.ndarray) -> bool:
+    """True when a weight is NaN, infinite or beyond ``WEIGHT_LIMIT`` (two passes, no copy)."""
+    high, low = params.max(initial=0.0), params.min(initial=0.0)
+    return not (np.isfinite(high) and np.isfinite(low) and max(high, -low) < WEIGHT_LIMIT)
+
+
 def _check_partial_fit(estimator) -> bool:
     """``partial_fit`` exists only for the stochastic solvers (used with ``available_if``)."""
     if estimator.solver == "lbfgs":
@@ -307,12 +318,19 @@ class BaseBackprop(BaseEstimator):
                 raise ValueError("Pass both X_val and y_val, or neither.")
             X_val = self._validate_X(X_val, reset=False)
             validation = (X_val, y_val, None)
+        elif self.early_stopping and self.solver == "lbfgs":
+            warnings.warn(
+                "early_stopping applies to solver='sgd' and 'adam' only; 'lbfgs' trains on all "
+                "the data and ignores it. Pass X_val and y_val to monitor a validation score.",
+                UserWarning,
+                stacklevel=3,
+            )
         elif self.early_stopping and not incremental:
             X, Y, sample_weight, validation = self._split_validation(X, Y, y, sample_weight)
 
         try:
             if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sample_weight, params)
+                self._fit_lbfgs(X, Y, sample_weight, params, validation)
             else:
                 self._fit_stochastic(X, Y, sample_weight, params, validation, incremental)
         finally:
@@ -344,10 +362,9 @@ class BaseBackprop(BaseEstimator):
             v.check_initial_weights(self.coefs_init, self.intercepts_init, self._network.coef_shapes)
         params = self._network.init_params(self.weight_init, self._rng, dtype)
         coefs, intercepts = self._network.unpack(params)
-        for dst, src in zip(coefs, self.coefs_init or []):
-            dst[...] = src
-        for dst, src in zip(intercepts, self.intercepts_init or []):
-            dst[...] = src
+        for given, layers in ((self.coefs_init, coefs), (self.intercepts_init, intercepts)):
+            for dst, src in zip(layers, given or layers, strict=True):
+                dst[...] = src
         self.coefs_, self.intercepts_ = coefs, intercepts
         self._optimizer = None
 
@@ -373,7 +390,11 @@ class BaseBackprop(BaseEstimator):
     def _split_validation(self, X, Y, y, sample_weight):
         stratify = self._stratify_labels(y)
         arrays = [X, Y, y] + ([sample_weight] if sample_weight is not None else [])
-        split_seed = int(self._rng.integers(np.iinfo(np.int32).max))
+        # An int random_state gives the same split at every (warm) fit, as in scikit-learn.
+        source = self._rng if self.random_state is None else _as_generator(self.random_state)
+        if isinstance(self.random_state, (np.random.RandomState, np.random.Generator)):
+            source = self._rng
+        split_seed = int(source.integers(np.iinfo(np.int32).max))
         parts = train_test_split(
             *arrays, test_size=self.validation_fraction, random_state=split_seed, stratify=stratify
         )
@@ -405,6 +426,7 @@ class BaseBackprop(BaseEstimator):
                 f"batch_size={self.batch_size} is larger than the number of samples "
                 f"({n_samples}); using batches of {n_samples}.",
                 UserWarning,
+                stacklevel=5,
             )
         return int(min(self.batch_size, n_samples))
 
@@ -432,6 +454,7 @@ class BaseBackprop(BaseEstimator):
         # restore unless an epoch of this fit beats that score.
         best = self.best_validation_score_ if self.early_stopping else None
         self._best_params = params.copy() if best is not None and np.isfinite(best) else None
+        self._best_score_seen = best if self._best_params is not None else -np.inf
 
         for _ in range(epochs):
             epoch = self.n_iter_ + 1
@@ -472,7 +495,7 @@ class BaseBackprop(BaseEstimator):
                     opt.step(params, grads)
                     if progress is not None:
                         progress.update(b + 1)
-                if not np.isfinite(params).all():
+                if _exploded(params):
                     self._diverged(params, snapshot, epoch)
             except KeyboardInterrupt:
                 params[...] = snapshot
@@ -480,6 +503,7 @@ class BaseBackprop(BaseEstimator):
                     f"Training interrupted by the user during epoch {epoch}; the model keeps "
                     f"the weights of the last finished epoch ({epoch - 1}).",
                     UserWarning,
+                    stacklevel=4,
                 )
                 stopped = True
                 break
@@ -511,6 +535,8 @@ class BaseBackprop(BaseEstimator):
                 print(line)
 
             use_validation = self.early_stopping and val_score is not None
+            if val_score is not None:
+                self.best_validation_score_ = max(self.best_validation_score_, val_score)
             self._update_no_improvement(val_score if use_validation else None, params)
             if self.learning_rate == "invscaling" and self.solver == "sgd":
                 opt.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
@@ -540,19 +566,22 @@ class BaseBackprop(BaseEstimator):
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet. Increase max_iter or tol.",
                 ConvergenceWarning,
+                stacklevel=4,
             )
         if self.early_stopping and getattr(self, "_best_params", None) is not None and not incremental:
             params[...] = self._best_params
         self._best_params = None
 
     def _update_no_improvement(self, val_score, params) -> None:
+        """Count epochs without improvement (of ``val_score`` if given, else of the loss)."""
         if val_score is not None:
-            if val_score < self.best_validation_score_ + self.tol:
+            best_before = self._best_score_seen
+            if val_score < best_before + self.tol:
                 self._no_improvement_count += 1
             else:
                 self._no_improvement_count = 0
-            if val_score > self.best_validation_score_:
-                self.best_validation_score_ = val_score
+            if val_score > best_before:
+                self._best_score_seen = val_score
                 self._best_params = params.copy()
         else:
             if self.loss_ > self.best_loss_ - self.tol:
@@ -564,7 +593,8 @@ class BaseBackprop(BaseEstimator):
     def _diverged(self, params, snapshot, epoch):
         params[...] = snapshot
         raise DivergenceError(
-            f"Training diverged in epoch {epoch}: the cost or the weights became inf or NaN "
+            f"Training diverged in epoch {epoch}: the cost or the weights became inf, NaN or "
+            f"larger than {WEIGHT_LIMIT:g} "
             f"(learning_rate_init={self.learning_rate_init}). Use a smaller "
             "learning_rate_init, scale the inputs (e.g. StandardScaler), or use "
             "solver='adam'. The model keeps the weights from before that epoch."
@@ -573,7 +603,7 @@ class BaseBackprop(BaseEstimator):
     # ------------------------------------------------------------------ #
     # L-BFGS
     # ------------------------------------------------------------------ #
-    def _fit_lbfgs(self, X, Y, sample_weight, params):
+    def _fit_lbfgs(self, X, Y, sample_weight, params, validation):
         network = self._network
         grads = np.empty_like(params)
         coef_grads, intercept_grads = network.unpack(grads)
@@ -610,6 +640,14 @@ class BaseBackprop(BaseEstimator):
             if self.verbose:
                 print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             params[...] = intermediate_result.x
+            if validation is not None:
+                record["validation_score"] = self._validation_score(*validation)
+                if self.validation_scores_ is None:
+                    self.validation_scores_, self.best_validation_score_ = [], -np.inf
+                self.validation_scores_.append(record["validation_score"])
+                self.best_validation_score_ = max(
+                    self.best_validation_score_, record["validation_score"]
+                )
             finished[...] = intermediate_result.x
             if any(bool(callback(self, record)) for callback in callbacks):
                 raise StopIteration
@@ -624,6 +662,7 @@ class BaseBackprop(BaseEstimator):
                 "Training interrupted by the user; the model keeps the weights of the last "
                 "finished iteration.",
                 UserWarning,
+                stacklevel=4,
             )
             # params may hold a line-search trial point of the unfinished iteration
             params[...] = finished
@@ -644,6 +683,7 @@ class BaseBackprop(BaseEstimator):
                 f"lbfgs failed to converge after {result.nit} iterations "
                 f"({result.message}). Increase max_iter or max_fun, or scale the data.",
                 ConvergenceWarning,
+                stacklevel=4,
             )
 
     # ------------------------------------------------------------------ #

@@ -6,10 +6,9 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
-
-from sklearn.utils.metaestimators import available_if
 
 from . import _validation as v
 from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit

@@ -91,7 +91,7 @@ TRAINING_PARAMETERS = """\
         ``sqrt(6 / (fan_in + fan_out))``, or ``sqrt(2 / ...)`` for sigmoid
         units, biases drawn alike), 'glorot_normal', 'he_normal' and
         'he_uniform' (He et al., for ReLU units; zero biases), 'normal'
-        (standard normal weights and biases, the seeds' reference network),
+        (standard normal weights and biases, as in Nielsen's reference network),
         'normal_scaled' (weights ``N(0, 1/fan_in)``), 'uniform' (weights and
         biases in ``(0, 1)``, the textbook recipe), or a callable
         ``f(fan_in, fan_out, rng) -> (W, b)``. 'auto' is 'glorot_uniform'.
@@ -123,7 +123,8 @@ COMMON_ATTRIBUTES = """\
         Score on the validation set after each epoch, when there is one.
 
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its weights are the ones kept.
+        Best of ``validation_scores_``. With early stopping, the weights of
+        that epoch are the ones kept at the end of ``fit``.
 
     history_ : list of dict
         One record per epoch: 'epoch', 'loss', 'validation_score',
@@ -143,11 +144,14 @@ COMMON_ATTRIBUTES = """\
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen during fit, when ``X`` has string column names.
 
     n_iter_ : int
-        Epochs (or L-BFGS iterations) run.
+        Epochs (or L-BFGS iterations) run since the weights were initialised,
+        so that it matches ``len(loss_curve_)``. Unlike scikit-learn, which
+        counts only the last call, it keeps counting across ``partial_fit``
+        calls and warm starts.
 
     n_layers_ : int
         Number of layers, input and output included.

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -668,3 +669,48 @@ def test_same_random_state_gives_bit_identical_weights(kind, params):
     assert a.loss_curve_ == b.loss_curve_
     c = _fit_quietly(make(8), X, y)
     assert _max_diff(a.coefs_, c.coefs_) > 0  # the seed does matter
+
+
+# --- validation monitoring without early stopping, and with L-BFGS ------------------------
+
+
+
+def test_explicit_validation_without_early_stopping_tracks_best_score():
+    X, y = load_iris(return_X_y=True)
+    clf = BackpropClassifier(
+        hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.05, max_iter=15,
+        random_state=0, n_iter_no_change=100,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[::2], y[::2], X_val=X[1::2], y_val=y[1::2])
+    assert len(clf.validation_scores_) == clf.n_iter_ == 15
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    # no early stopping: the final weights are the last epoch's, scored last
+    assert clf.score(X[1::2], y[1::2]) == clf.validation_scores_[-1]
+
+
+def test_lbfgs_ignores_early_stopping_with_a_warning_and_uses_all_rows():
+    X, y = load_iris(return_X_y=True)
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        with pytest.warns(UserWarning, match="early_stopping applies to solver='sgd' and 'adam'"):
+            flagged = BackpropClassifier(early_stopping=True, **params).fit(X, y)
+        plain = BackpropClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(flagged.coefs_[0], plain.coefs_[0])
+
+
+def test_lbfgs_records_scores_on_an_explicit_validation_set():
+    X, y = load_iris(return_X_y=True)
+    seen = []
+    clf = BackpropClassifier(
+        hidden_layer_sizes=(5,), solver="lbfgs", max_iter=10, random_state=0,
+        callbacks=[lambda est, rec: seen.append(est.score(X[1::2], y[1::2]))],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X[::2], y[::2], X_val=X[1::2], y_val=y[1::2])
+    assert clf.validation_scores_ == seen
+    assert [r["validation_score"] for r in clf.history_] == seen
+    assert clf.best_validation_score_ == max(seen)
