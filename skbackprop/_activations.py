@@ -42,8 +42,8 @@ def relu(Z: np.ndarray) -> np.ndarray:
 
 def leaky_relu(Z: np.ndarray) -> np.ndarray:
     """Leaky ReLU: ``z`` for ``z > 0``, ``LEAKY_SLOPE * z`` otherwise."""
-    np.multiply(Z, LEAKY_SLOPE, out=Z, where=Z < 0)
-    return Z
+    # max(z, slope * z) since 0 < slope < 1; a masked ``where=`` write is ten times slower.
+    return np.maximum(Z, LEAKY_SLOPE * Z, out=Z)
 
 
 def softmax(Z: np.ndarray) -> np.ndarray:
@@ -68,20 +68,23 @@ def sigmoid_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
 
 def tanh_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """``f'(z) = 1 - a**2``."""
-    delta *= 1 - A * A
+    slope = np.multiply(A, A)
+    np.subtract(1, slope, out=slope)
+    delta *= slope
     return delta
 
 
 def relu_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """``f'(z) = 1`` for ``z > 0`` and ``0`` otherwise (``a > 0`` iff ``z > 0``)."""
-    delta[A <= 0] = 0
-    return delta
+    # Multiplying by the boolean mask is one vectorised pass; the equivalent
+    # ``delta[A <= 0] = 0`` (a masked write) is about ten times slower.
+    return np.multiply(delta, A > 0, out=delta)
 
 
 def leaky_relu_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """``f'(z) = 1`` for ``z > 0`` and ``LEAKY_SLOPE`` otherwise."""
-    np.multiply(delta, LEAKY_SLOPE, out=delta, where=A <= 0)
-    return delta
+    one, slope = delta.dtype.type(1), delta.dtype.type(LEAKY_SLOPE)
+    return np.multiply(delta, np.where(A > 0, one, slope), out=delta)
 
 
 def softmax_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:

@@ -46,6 +46,47 @@ def _weighted_sum(row_values: np.ndarray, sample_weight: np.ndarray | None) -> f
     return float(np.dot(sample_weight, row_values))
 
 
+def _check_pair(loss: str, out_activation: str) -> None:
+    if loss not in LOSS_OUTPUTS:
+        raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSS_OUTPUTS)}.")
+    if out_activation not in LOSS_OUTPUTS[loss]:
+        raise ValueError(
+            f"loss={loss!r} cannot be used with output activation "
+            f"{out_activation!r}; it accepts {LOSS_OUTPUTS[loss]}."
+        )
+
+
+def _cross_entropy_sum(
+    out_activation: str,
+    Y: np.ndarray,
+    A: np.ndarray,
+    sample_weight: np.ndarray | None,
+    work: np.ndarray,
+) -> float:
+    """``-sum_i w_i sum_k [...]`` of the cross-entropy, using ``work`` (shape of ``A``) as scratch."""
+    eps = np.finfo(A.dtype).eps
+    P = np.clip(A, eps, 1 - eps, out=work)
+    if out_activation != "softmax":
+        # y log p + (1 - y) log(1 - p) = y (log p - log(1 - p)) + log(1 - p)
+        log_q = np.log1p(-P)
+        np.log(P, out=P)
+        P -= log_q
+        P *= Y
+        P += log_q
+        return -_weighted_sum(P.sum(axis=1), sample_weight)
+    np.log(P, out=P)
+    if sample_weight is None:
+        return -float(np.vdot(Y, P))
+    return -_weighted_sum(np.einsum("ij,ij->i", Y, P), sample_weight)
+
+
+def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """``1/2 sum_i w_i ||diff_i||^2``."""
+    if sample_weight is None:
+        return 0.5 * float(np.vdot(diff, diff))
+    return 0.5 * _weighted_sum(np.einsum("ij,ij->i", diff, diff), sample_weight)
+
+
 def loss_value(
     loss: str,
     out_activation: str,
@@ -74,23 +115,73 @@ def loss_value(
     float
         The cost, averaged over the (weighted) samples.
     """
+    if loss not in LOSS_OUTPUTS:
+        raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSS_OUTPUTS)}.")
+    if weight_sum is None:
+        weight_sum = Y.shape[0] if sample_weight is None else float(sample_weight.sum())
+    work = np.subtract(A, Y)
+    if loss == "squared_error":
+        return _squared_sum(work, sample_weight) / weight_sum
+    return _cross_entropy_sum(out_activation, Y, A, sample_weight, work) / weight_sum
+
+
+def _scale_delta(out: np.ndarray, sample_weight: np.ndarray | None, weight_sum: float) -> None:
+    if sample_weight is None:
+        out *= 1.0 / weight_sum
+    else:
+        out *= (sample_weight / weight_sum)[:, np.newaxis]
+
+
+def loss_and_output_delta(
+    loss: str,
+    out_activation: str,
+    Y: np.ndarray,
+    A: np.ndarray,
+    out: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+    weight_sum: float | None = None,
+) -> float:
+    """The cost (without penalty) and, written into ``out``, the output delta ``dC/dZ_L``.
+
+    One call does the work of :func:`loss_value` and :func:`output_delta`
+    without allocating: ``out`` serves as scratch for the cost before it
+    receives the delta, and the squared error reuses ``A - Y`` for both.
+
+    Parameters
+    ----------
+    loss, out_activation : str
+        The cost and the output activation.
+    Y, A : ndarray of shape (m, n_outputs)
+        Targets and network outputs.
+    out : ndarray of shape (m, n_outputs)
+        Buffer that receives the delta.
+    sample_weight : ndarray of shape (m,) or None
+        Per-sample weights; None means all ones.
+    weight_sum : float or None
+        Divisor of the cost and of the delta: ``sum(sample_weight)`` (or ``m``)
+        by default. A caller that splits a batch into pieces passes the total
+        of the whole batch and adds up the pieces.
+
+    Returns
+    -------
+    float
+        The cost of these rows, divided by ``weight_sum``.
+    """
+    _check_pair(loss, out_activation)
     if weight_sum is None:
         weight_sum = Y.shape[0] if sample_weight is None else float(sample_weight.sum())
     if loss == "squared_error":
-        diff = A - Y
-        rows = np.einsum("ij,ij->i", diff, diff)
-        return 0.5 * _weighted_sum(rows, sample_weight) / weight_sum
-    if loss == "cross_entropy":
-        eps = np.finfo(A.dtype).eps
-        P = np.clip(A, eps, 1 - eps)
-        if out_activation == "softmax":
-            rows = np.einsum("ij,ij->i", Y, np.log(P))
-        else:
-            rows = np.einsum("ij,ij->i", Y, np.log(P)) + np.einsum(
-                "ij,ij->i", 1 - Y, np.log1p(-P)
-            )
-        return -_weighted_sum(rows, sample_weight) / weight_sum
-    raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSS_OUTPUTS)}.")
+        np.subtract(A, Y, out=out)
+        value = _squared_sum(out, sample_weight)
+    else:
+        value = _cross_entropy_sum(out_activation, Y, A, sample_weight, out)
+        np.subtract(A, Y, out=out)
+    # For squared error dC/dA = A - Y; for the fused pairs dC/dZ = A - Y too.
+    if (out_activation, loss) not in FUSED:
+        # General path: dC/dZ = dC/dA (.) f'(Z), with dC/dA = A - Y (squared error).
+        ACTIVATIONS[out_activation][1](A, out)
+    _scale_delta(out, sample_weight, weight_sum)
+    return value / weight_sum
 
 
 def output_delta(
@@ -122,20 +213,11 @@ def output_delta(
     ndarray
         ``out``, holding the delta of the output layer.
     """
-    if out_activation not in LOSS_OUTPUTS[loss]:
-        raise ValueError(
-            f"loss={loss!r} cannot be used with output activation "
-            f"{out_activation!r}; it accepts {LOSS_OUTPUTS[loss]}."
-        )
+    _check_pair(loss, out_activation)
     if weight_sum is None:
         weight_sum = Y.shape[0] if sample_weight is None else float(sample_weight.sum())
-    # For squared error dC/dA = A - Y; for the fused pairs dC/dZ = A - Y too.
     np.subtract(A, Y, out=out)
     if (out_activation, loss) not in FUSED:
-        # General path: dC/dZ = dC/dA (.) f'(Z), with dC/dA = A - Y (squared error).
         ACTIVATIONS[out_activation][1](A, out)
-    if sample_weight is None:
-        out *= 1.0 / weight_sum
-    else:
-        out *= (sample_weight / weight_sum)[:, np.newaxis]
+    _scale_delta(out, sample_weight, weight_sum)
     return out

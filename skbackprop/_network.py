@@ -19,6 +19,14 @@ Backpropagation, the four equations::
 All parameters live in one flat vector; ``coefs`` and ``intercepts`` are views
 into it, and so are the gradients. An optimizer then updates every parameter
 in a handful of whole-array passes, and L-BFGS gets its flat vector for free.
+
+Speed (see docs/performance.rst): apart from the matrix products, a training
+step allocates nothing. Activations and deltas live in buffers reused from
+batch to batch, the derivatives are applied in place, products read
+transposed views directly, and the cost is computed from the buffers the
+output delta uses anyway. Batches larger than ``CHUNK_ROWS`` rows (full-batch
+L-BFGS, prediction) are processed in blocks whose gradients are summed, so
+memory stays bounded and the element-wise passes run in cache.
 """
 
 from __future__ import annotations
@@ -29,9 +37,40 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._activations import ACTIVATIONS
-from ._losses import loss_value, output_delta
+from ._losses import loss_and_output_delta
 
 Params = list[np.ndarray]
+
+#: Batches with more rows than this are processed in blocks of this many rows.
+CHUNK_ROWS = 2048
+
+
+#: Entries per block of the element-wise passes that go through a work vector.
+BLOCK = 32768
+
+
+def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
+    """``targets[i] += scale * sources[i]`` without a temporary the size of the arrays.
+
+    The product goes through ``block`` piece by piece (which also keeps it in
+    cache); arrays that are not contiguous fall back to a plain expression.
+    """
+    n = block.shape[0]
+    for src, dst in zip(sources, targets, strict=True):
+        if not (src.flags.c_contiguous and dst.flags.c_contiguous):
+            dst += scale * src
+            continue
+        flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
+        for start in range(0, flat_dst.shape[0], n):
+            piece = flat_src[start : start + n]
+            flat_dst[start : start + n] += np.multiply(piece, scale, out=block[: piece.shape[0]])
+
+
+def _chunk_rows(X) -> int:
+    """Rows per block for ``X``: ``CHUNK_ROWS``, or all rows where slicing rows is costly."""
+    if sp.issparse(X) and X.format != "csr":
+        return X.shape[0]
+    return CHUNK_ROWS
 
 
 # --------------------------------------------------------------------------- #
@@ -129,7 +168,7 @@ class Network:
         self.out_activation = out_activation
         self.loss = loss
         shapes = []
-        for fan_in, fan_out in zip(self.layer_units[:-1], self.layer_units[1:]):
+        for fan_in, fan_out in zip(self.layer_units[:-1], self.layer_units[1:], strict=True):
             shapes.append((fan_in, fan_out))
         self.coef_shapes = shapes
         offsets = [0]
@@ -162,7 +201,7 @@ class Network:
         """Copy ``coefs`` and ``intercepts`` into a new flat vector of ``dtype``."""
         flat = np.empty(self.n_params, dtype=dtype)
         flat_coefs, flat_intercepts = self.unpack(flat)
-        for dst, src in zip(flat_coefs + flat_intercepts, list(coefs) + list(intercepts)):
+        for dst, src in zip(flat_coefs + flat_intercepts, list(coefs) + list(intercepts), strict=True):
             dst[...] = src
         return flat
 
@@ -211,6 +250,22 @@ class Network:
         _, acts, deltas = cached
         return [a[:n_rows] for a in acts], [d[:n_rows] for d in deltas]
 
+    def _scratch(self, dtype) -> np.ndarray:
+        """A flat work vector of ``n_params`` entries (penalty terms, partial gradients)."""
+        key = ("scratch", np.dtype(dtype))
+        scratch = self._buffers.get(key)
+        if scratch is None:
+            scratch = self._buffers[key] = np.empty(self.n_params, dtype=dtype)
+        return scratch
+
+    def _block(self, dtype) -> np.ndarray:
+        """A small work vector of ``BLOCK`` entries, reused across calls."""
+        key = ("block", np.dtype(dtype))
+        block = self._buffers.get(key)
+        if block is None:
+            block = self._buffers[key] = np.empty(BLOCK, dtype=dtype)
+        return block
+
     def release(self) -> None:
         """Drop the work buffers (for instance before pickling)."""
         self._buffers = {}
@@ -239,18 +294,41 @@ class Network:
         if activations is None:
             activations = [np.empty((X.shape[0], u), dtype=dtype) for u in self.layer_units[1:]]
         hidden = ACTIVATIONS[self.activation][0]
+        output = ACTIVATIONS[self.out_activation][0]
         last = len(coefs) - 1
         A = X
-        for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
             Z = activations[i]
             if sp.issparse(A):
                 Z[...] = A @ W
             else:
                 np.matmul(A, W, out=Z)
             Z += b
-            (ACTIVATIONS[self.out_activation][0] if i == last else hidden)(Z)
+            (output if i == last else hidden)(Z)
             A = Z
         return activations
+
+    def output(self, X, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray]) -> np.ndarray:
+        """The network's output ``A_L`` for ``X``, computed in blocks of rows.
+
+        Only the output is allocated in full; the hidden layers live in
+        buffers of at most ``CHUNK_ROWS`` rows, so memory does not grow with
+        the hidden sizes times ``n_samples`` and the element-wise work stays
+        in cache.
+        """
+        dtype = coefs[0].dtype
+        n = X.shape[0]
+        out = np.empty((n, self.layer_units[-1]), dtype=dtype)
+        chunk = _chunk_rows(X)
+        if chunk >= n:
+            buffers = [np.empty((n, u), dtype=dtype) for u in self.layer_units[1:-1]]
+            return self.forward(X, coefs, intercepts, [*buffers, out])[-1]
+        buffers = [np.empty((chunk, u), dtype=dtype) for u in self.layer_units[1:-1]]
+        for start in range(0, n, chunk):
+            stop = min(start + chunk, n)
+            rows = stop - start
+            self.forward(X[start:stop], coefs, intercepts, [b[:rows] for b in buffers] + [out[start:stop]])
+        return out
 
     def loss_and_grad(
         self,
@@ -284,21 +362,65 @@ class Network:
         -------
         float
             The cost of the batch, penalty included.
+
+        Notes
+        -----
+        Large batches (full-batch L-BFGS) are processed in blocks of
+        ``CHUNK_ROWS`` rows whose gradients are added up: the result is the
+        same sum, the work buffers stay small and the element-wise passes run
+        in cache.
         """
         m = X.shape[0]
+        dtype = coefs[0].dtype
         weight_sum = float(m) if sample_weight is None else float(sample_weight.sum())
-        activations, deltas = self._workspace(m, coefs[0].dtype)
-        self.forward(X, coefs, intercepts, activations)
-
-        loss = loss_value(
-            self.loss, self.out_activation, Y, activations[-1], sample_weight, weight_sum
-        )
+        chunk = _chunk_rows(X)
+        if chunk >= m:
+            loss = self._backprop(
+                X, Y, coefs, intercepts, coef_grads, intercept_grads, sample_weight, weight_sum
+            )
+        else:
+            partial_coefs, partial_intercepts = self.unpack(self._scratch(dtype))
+            loss = 0.0
+            for start in range(0, m, chunk):
+                stop = min(start + chunk, m)
+                first = start == 0
+                loss += self._backprop(
+                    X[start:stop],
+                    Y[start:stop],
+                    coefs,
+                    intercepts,
+                    coef_grads if first else partial_coefs,
+                    intercept_grads if first else partial_intercepts,
+                    None if sample_weight is None else sample_weight[start:stop],
+                    weight_sum,
+                )
+                if not first:
+                    for total, part in zip(
+                        [*coef_grads, *intercept_grads],
+                        [*partial_coefs, *partial_intercepts],
+                        strict=True,
+                    ):
+                        total += part
         if alpha:
-            loss += 0.5 * alpha * sum(float(np.vdot(W, W)) for W in coefs) / weight_sum
+            # Penalty alpha / (2 W) * sum ||Wl||^2 and its gradient (alpha / W) * Wl.
+            scale = alpha / weight_sum
+            loss += 0.5 * scale * sum(float(np.vdot(W, W)) for W in coefs)
+            _add_scaled(coef_grads, coefs, scale, self._block(dtype))
+        return loss
 
+    def _backprop(
+        self, X, Y, coefs, intercepts, coef_grads, intercept_grads, sample_weight, weight_sum
+    ) -> float:
+        """Forward and backward pass over the rows of ``X``, without the penalty.
+
+        Both the cost and the gradients are divided by ``weight_sum`` (the
+        weight of the whole batch when ``X`` is one block of it).
+        """
+        activations, deltas = self._workspace(X.shape[0], coefs[0].dtype)
+        self.forward(X, coefs, intercepts, activations)
         last = len(coefs) - 1
-        output_delta(
-            self.loss, self.out_activation, Y, activations[-1], deltas[last],
+        loss = loss_and_output_delta(
+            self.loss, self.out_activation, Y, activations[last], deltas[last],
             sample_weight, weight_sum,
         )
         hidden_derivative = ACTIVATIONS[self.activation][1]
@@ -308,9 +430,8 @@ class Network:
             if sp.issparse(A_prev):
                 coef_grads[i][...] = A_prev.T @ D
             else:
+                # A_prev.T is a transposed view: BLAS reads it in place, no copy.
                 np.matmul(A_prev.T, D, out=coef_grads[i])
-            if alpha:
-                coef_grads[i] += (alpha / weight_sum) * coefs[i]
             np.sum(D, axis=0, out=intercept_grads[i])
             if i > 0:
                 np.matmul(D, coefs[i].T, out=deltas[i - 1])

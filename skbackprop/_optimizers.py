@@ -8,6 +8,7 @@ epochs. L-BFGS is a function over ``scipy.optimize.minimize``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -40,29 +41,39 @@ class SGD:
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.velocity = np.zeros(n_params, dtype=dtype) if momentum else None
-        self._scratch = np.empty(n_params, dtype=dtype) if momentum and nesterov else None
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        """Update ``params`` in place from ``grads`` (which may be overwritten)."""
-        lr = self.learning_rate
+        """Update ``params`` in place from ``grads`` (which may be overwritten).
+
+        Every scalar is a Python float, so float32 arrays stay float32, and
+        ``grads`` serves as the scratch buffer: no temporary is allocated.
+        """
+        lr = float(self.learning_rate)
+        grads *= -lr  # grads now holds -lr * g
         if self.velocity is None:
-            grads *= -lr
             params += grads
             return
-        velocity = self.velocity
-        velocity *= self.momentum
-        grads *= -lr
+        velocity, momentum = self.velocity, self.momentum
+        velocity *= momentum
         velocity += grads
         if self.nesterov:
-            np.multiply(velocity, self.momentum, out=self._scratch)
-            self._scratch += grads
-            params += self._scratch
+            # params += momentum * velocity - lr * g
+            params += grads
+            np.multiply(velocity, momentum, out=grads)
+            params += grads
         else:
             params += velocity
 
 
 class Adam:
     """Adam (Kingma & Ba, 2015) with the bias correction folded into the step size.
+
+    The moments are kept divided by their constant weights,
+    ``m / (1 - beta_1)`` and ``v / (1 - beta_2)``, so that each update is a
+    plain ``decay * state + g`` (two passes) and ``(1 - beta)`` reappears only
+    in the scalar step size: ten whole-array passes per step, no scratch
+    vector. :attr:`first_moment` and :attr:`second_moment` give the moments
+    themselves.
 
     Parameters
     ----------
@@ -84,31 +95,48 @@ class Adam:
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.t = 0
-        self.first_moment = np.zeros(n_params, dtype=dtype)
-        self.second_moment = np.zeros(n_params, dtype=dtype)
-        self._scratch = np.empty(n_params, dtype=dtype)
+        self._m = np.zeros(n_params, dtype=dtype)  # first moment / (1 - beta_1)
+        self._v = np.zeros(n_params, dtype=dtype)  # second moment / (1 - beta_2)
+
+    @property
+    def first_moment(self) -> np.ndarray:
+        """The running mean of the gradients, ``m`` (a new array)."""
+        return self._m * (1.0 - self.beta_1)
+
+    @property
+    def second_moment(self) -> np.ndarray:
+        """The running mean of the squared gradients, ``v`` (a new array)."""
+        return self._v * (1.0 - self.beta_2)
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
-        """Update ``params`` in place from ``grads`` (which may be overwritten)."""
+        """Update ``params`` in place from ``grads`` (which is overwritten).
+
+        With ``M = m / (1 - b1)`` and ``V = v / (1 - b2)``::
+
+            M <- b1 M + g
+            V <- b2 V + g**2
+            params -= lr_t (1 - b1) / sqrt(1 - b2) * M / (sqrt(V) + eps / sqrt(1 - b2))
+
+        which is exactly ``params -= lr_t * m / (sqrt(v) + eps)`` with
+        ``lr_t = lr * sqrt(1 - b2**t) / (1 - b1**t)``. ``grads`` holds every
+        intermediate term and every scalar is a Python float, so float32
+        arrays are never promoted to float64.
+        """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
-        m, v, tmp = self.first_moment, self.second_moment, self._scratch
-        step = self.learning_rate * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        # v <- b2 v + (1 - b2) g^2
-        np.multiply(grads, grads, out=tmp)
-        tmp *= 1 - b2
-        v *= b2
-        v += tmp
-        # m <- b1 m + (1 - b1) g
-        grads *= 1 - b1
-        m *= b1
-        m += grads
-        # params -= step * m / (sqrt(v) + eps)
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.divide(m, tmp, out=tmp)
-        tmp *= -step
-        params += tmp
+        M, V = self._m, self._v
+        root = math.sqrt(1.0 - b2)
+        lr_t = float(self.learning_rate) * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        M *= b1
+        M += grads
+        np.square(grads, out=grads)
+        V *= b2
+        V += grads
+        np.sqrt(V, out=grads)
+        grads += self.epsilon / root
+        np.divide(M, grads, out=grads)
+        grads *= -lr_t * (1.0 - b1) / root
+        params += grads
 
 
 def minimize_lbfgs(
