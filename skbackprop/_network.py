@@ -135,7 +135,12 @@ INITIALIZERS: dict[str, Initializer] = {
 
 
 def resolve_init(weight_init: str | Callable, activation: str) -> str | Callable:
-    """Pick the scheme behind ``'auto'``: He for the ReLU family, Glorot otherwise."""
+    """The scheme behind ``'auto'``: Glorot-uniform for every activation.
+
+    Glorot-uniform (with the sigmoid-specific bound) is what scikit-learn's MLP
+    draws, so 'auto' keeps the two libraries comparable and trains well for the
+    default depths; He initialisation is available by name for deep ReLU nets.
+    """
     if weight_init == "auto":
         return "glorot_uniform"
     return weight_init
