@@ -16,6 +16,10 @@ sk s/ep, ours s/ep
     for ``predict_proba``), ``fit`` time divided by the number of epochs run.
 ratio
     scikit-learn time / our time (higher is better for us).
+np s/ep, np ratio
+    Ours with the optional compiled kernels switched off (pure NumPy), when
+    numba is installed (``pip install ".[fast]"``); "-" otherwise, in which
+    case "ours" is already pure NumPy.
 sk acc, ours acc
     Held-out accuracy after the same number of epochs (mean over repeats,
     each repeat with its own seed, the same seed for both libraries).
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import platform
 import statistics
 import sys
@@ -62,7 +67,7 @@ from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skbackprop import BackpropClassifier  # noqa: E402
+from skbackprop import BackpropClassifier, _accel  # noqa: E402
 
 N_FEATURES = 784
 N_CLASSES = 10
@@ -193,6 +198,22 @@ def make_models(cfg: Config, epochs: int, seed: int, n_features: int = N_FEATURE
     return MLPClassifier(**common), ours
 
 
+class pure_numpy:
+    """Within the block, skbackprop runs without its optional compiled kernels."""
+
+    def __init__(self, active: bool):
+        self.active = active
+
+    def __enter__(self):
+        self._saved = _accel.ENABLED
+        if self.active:
+            _accel.ENABLED = False
+        return self
+
+    def __exit__(self, *exc):
+        _accel.ENABLED = self._saved
+
+
 class CountEvaluations:
     """Count L-BFGS cost evaluations: both libraries call ``scipy.optimize.minimize``."""
 
@@ -254,30 +275,36 @@ def run_config(cfg: Config, data, epochs: int, repeats: int, peaks: dict) -> dic
     X = np.ascontiguousarray(X, dtype=cfg.dtype)
     X_test = np.ascontiguousarray(X_test, dtype=cfg.dtype)
     n_epochs = epochs if cfg.solver != "lbfgs" else max(epochs, 5)
-    times = {"sk": [], "ours": []}
-    accs = {"sk": [], "ours": []}
-    iters = {"sk": set(), "ours": set()}
-    evals = {"sk": [], "ours": []}
+    # 'np' is ours with the optional compiled kernels switched off (pure NumPy),
+    # timed only when they are installed: it shows what they contribute.
+    who_all = ["sk", "ours"] + (["np"] if _accel.available() and cfg.kind == "fit" else [])
+    times = {w: [] for w in who_all}
+    accs = {w: [] for w in who_all}
+    iters = {w: set() for w in who_all}
+    evals = {w: [] for w in who_all}
     models = {}
     for r in range(repeats):
         sk, ours = make_models(cfg, n_epochs, seed=r)
-        pair = [("sk", sk), ("ours", ours)]
+        group = [("sk", sk), ("ours", ours)]
+        if "np" in who_all:
+            group.append(("np", make_models(cfg, n_epochs, seed=r)[1]))
         if r % 2:
-            pair.reverse()
+            group.reverse()
         if cfg.kind == "predict":
-            for _, model in pair:
+            for _, model in group:
                 model.fit(X[:2000], y[:2000])
-            for who, model in pair:
+            for who, model in group:
                 times[who].append(time_predict(model, X))
                 accs[who].append(model.score(X_test, y_test))
         else:
-            for who, model in pair:
-                seconds, n_iter, nfev = time_fit(model, X, y)
+            for who, model in group:
+                with pure_numpy(who == "np"):
+                    seconds, n_iter, nfev = time_fit(model, X, y)
                 times[who].append(seconds / n_iter)
                 iters[who].add(n_iter)
                 evals[who].append(nfev)
                 accs[who].append(model.score(X_test, y_test))
-        models = dict(pair)
+        models = dict(group)
 
     # Peak memory: separate, untimed runs (tracemalloc slows allocation down).
     mem = {}
@@ -302,7 +329,9 @@ def run_config(cfg: Config, data, epochs: int, repeats: int, peaks: dict) -> dic
         row[f"{who}_pk"] = None if cfg.solver == "lbfgs" else 100 * flops / t / 1e9 / peak
         row[f"{who}_mib"] = mem[who]
     row["ratio"] = row["sk_s"] / row["ours_s"]
-    if cfg.kind == "fit" and (len(iters["sk"] | iters["ours"]) != 1):
+    row["np_s"] = statistics.median(times["np"]) if times.get("np") else None
+    row["np_ratio"] = row["sk_s"] / row["np_s"] if row["np_s"] else None
+    if cfg.kind == "fit" and (len(set().union(*iters.values())) != 1):
         row["config"] += f" (epochs differ: {iters})"
     if cfg.solver == "lbfgs":
         # Seconds per iteration; the evaluations per iteration must match for a fair ratio.
@@ -320,6 +349,8 @@ COLUMNS = [
     ("sk s/ep", "sk_s", "{:.4f}"),
     ("ours s/ep", "ours_s", "{:.4f}"),
     ("ratio", "ratio", "{:.2f}x"),
+    ("np s/ep", "np_s", "{:.4f}"),
+    ("np ratio", "np_ratio", "{:.2f}x"),
     ("sk acc", "sk_acc", "{:.3f}"),
     ("ours acc", "ours_acc", "{:.3f}"),
     ("sk %pk", "sk_pk", "{:.0f}%"),
@@ -390,6 +421,12 @@ def main(argv=None) -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"scikit-learn {sklearn.__version__}, {platform.machine()} {platform.processor() or ''}")
+    if _accel.available():
+        _accel.warm_up()  # compile once, before any timing
+        print(f"ours: with the optional compiled kernels (numba {importlib.metadata.version('numba')}); "
+              "np: ours without them")
+    else:
+        print("ours: pure NumPy (numba not installed)")
     print(f"epochs per fit: {epochs}, repeats: {repeats}, hidden: {HIDDEN}, "
           f"weights: {n_weights()}")
     peaks = {}

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from . import _accel
 from ._activations import ACTIVATIONS
 from ._losses import loss_and_output_delta
 
@@ -57,6 +58,9 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
     """
     n = block.shape[0]
     for src, dst in zip(sources, targets, strict=True):
+        if src.flags.c_contiguous and dst.flags.c_contiguous and _accel.use_for(dst.reshape(-1)):
+            _accel.add_scaled(dst.reshape(-1), src.reshape(-1), scale)
+            continue
         if not (src.flags.c_contiguous and dst.flags.c_contiguous):
             dst += scale * src
             continue

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.optimize
 
+from . import _accel
+
 
 class SGD:
     """Stochastic gradient descent with (optionally Nesterov) momentum.
@@ -49,6 +51,9 @@ class SGD:
         ``grads`` serves as the scratch buffer: no temporary is allocated.
         """
         lr = float(self.learning_rate)
+        if self.velocity is not None and _accel.use_for(params):
+            _accel.momentum_step(params, grads, self.velocity, self.momentum, lr, self.nesterov)
+            return
         grads *= -lr  # grads now holds -lr * g
         if self.velocity is None:
             params += grads
@@ -127,6 +132,12 @@ class Adam:
         M, V = self._m, self._v
         root = math.sqrt(1.0 - b2)
         lr_t = float(self.learning_rate) * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        if _accel.use_for(params):
+            # The same operations in one compiled, multi-threaded pass.
+            _accel.adam_step(
+                params, grads, M, V, b1, b2, self.epsilon / root, -lr_t * (1.0 - b1) / root
+            )
+            return
         M *= b1
         M += grads
         np.square(grads, out=grads)

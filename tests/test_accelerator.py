@@ -1,0 +1,128 @@
+"""The optional compiled kernels (numba) give bit-for-bit the NumPy results.
+
+The oracle is the pure-NumPy code path of the same optimizer, run on copies of
+the same state. Without numba these tests are skipped, except where CI asks
+for them with ``SKBACKPROP_TEST_ACCELERATOR=1`` (then a missing numba fails).
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skbackprop import BackpropClassifier, _accel
+from skbackprop._network import BLOCK, _add_scaled
+from skbackprop._optimizers import SGD, Adam
+
+if os.environ.get("SKBACKPROP_TEST_ACCELERATOR") == "1":
+    import numba  # noqa: F401  (CI installs it: fail loudly if it is missing)
+
+    assert _accel.available(), "SKBACKPROP_TEST_ACCELERATOR=1 but the accelerator is disabled"
+else:
+    pytest.importorskip("numba")
+    if not _accel.available():
+        pytest.skip("accelerator disabled by SKBACKPROP_ACCELERATOR=0", allow_module_level=True)
+
+N = _accel.MIN_PARAMS + 12_345
+
+
+def _state(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    params = rng.standard_normal(N).astype(dtype)
+    grads = [rng.standard_normal(N).astype(dtype) for _ in range(5)]
+    return params, grads
+
+
+def _run(optimizer, params, grads, numpy_path):
+    params = params.copy()
+    saved = _accel.ENABLED
+    try:
+        if numpy_path:
+            _accel.ENABLED = False
+        for g in grads:
+            optimizer.step(params, g.copy())
+    finally:
+        _accel.ENABLED = saved
+    return params
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_kernel_matches_numpy_bitwise(dtype):
+    params, grads = _state(dtype)
+    make = lambda: Adam(N, dtype, 1e-3, 0.9, 0.999, 1e-8)  # noqa: E731
+    fast_opt, slow_opt = make(), make()
+    fast = _run(fast_opt, params, grads, numpy_path=False)
+    slow = _run(slow_opt, params, grads, numpy_path=True)
+    assert fast.dtype == dtype
+    assert "adam" in _accel._kernels  # the compiled kernel did run
+    assert not np.array_equal(fast, params)  # it did update
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast_opt.first_moment, slow_opt.first_moment)
+    np.testing.assert_array_equal(fast_opt.second_moment, slow_opt.second_moment)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_momentum_kernel_matches_numpy_bitwise(dtype, nesterov):
+    params, grads = _state(dtype, seed=1)
+    make = lambda: SGD(N, dtype, 0.05, momentum=0.9, nesterov=nesterov)  # noqa: E731
+    fast_opt, slow_opt = make(), make()
+    fast = _run(fast_opt, params, grads, numpy_path=False)
+    slow = _run(slow_opt, params, grads, numpy_path=True)
+    assert not np.array_equal(fast, params)
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast_opt.velocity, slow_opt.velocity)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_penalty_kernel_matches_numpy_bitwise(dtype):
+    rng = np.random.default_rng(2)
+    src = rng.standard_normal((400, 300)).astype(dtype)  # 120,000 >= MIN_PARAMS
+    dst = rng.standard_normal((400, 300)).astype(dtype)
+    fast, slow = dst.copy(), dst.copy()
+    _add_scaled([fast], [src], 3e-4, np.empty(BLOCK, dtype))
+    saved = _accel.ENABLED
+    _accel.ENABLED = False
+    try:
+        _add_scaled([slow], [src], 3e-4, np.empty(BLOCK, dtype))
+    finally:
+        _accel.ENABLED = saved
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(slow, dst + src * dtype(3e-4))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_identical_with_and_without_kernels(monkeypatch):
+    """A whole fit of a network above the size threshold gives the same weights."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 400))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    params = dict(hidden_layer_sizes=(300,), max_iter=3, batch_size=50, random_state=0)
+    fast = BackpropClassifier(**params).fit(X, y)
+    assert sum(c.size + i.size for c, i in zip(fast.coefs_, fast.intercepts_, strict=True)) >= _accel.MIN_PARAMS
+    monkeypatch.setattr(_accel, "ENABLED", False)
+    slow = BackpropClassifier(**params).fit(X, y)
+    for a, b in zip(fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_numba_imported_only_when_needed():
+    code = (
+        "import sys, numpy as np, skbackprop\n"
+        "from sklearn.datasets import load_iris\n"
+        "X, y = load_iris(return_X_y=True)\n"
+        "skbackprop.BackpropClassifier(max_iter=5).fit(X, y)\n"
+        "assert 'numba' not in sys.modules, 'numba imported for a small network'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_small_networks_stay_on_numpy():
+    assert not _accel.use_for(np.zeros(_accel.MIN_PARAMS - 1))
+    assert _accel.use_for(np.zeros(_accel.MIN_PARAMS))
+    assert not _accel.use_for(np.zeros(_accel.MIN_PARAMS, dtype=np.float16))
