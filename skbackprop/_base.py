@@ -8,6 +8,7 @@ predictions are decoded. Array math stays in ``_network.py`` and
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import warnings
@@ -119,6 +120,31 @@ class _ProgressBar:
         self.stream.flush()
 
 
+@contextlib.contextmanager
+def _explain_strings(X):
+    """Re-raise NumPy's "could not convert string to float" as an error about ``X``.
+
+    Only when ``X`` itself holds strings; a failure to convert string targets
+    (regressor) passes through unchanged.
+    """
+    try:
+        yield
+    except ValueError as exc:
+        if "string" not in str(exc) or sp.issparse(X):
+            raise
+        try:
+            kind = np.asarray(X).dtype.kind
+        except Exception:  # noqa: BLE001 - the original error is the one to show
+            raise exc from None
+        if kind not in "OUS":
+            raise
+        raise ValueError(
+            f"X contains strings or other non-numeric values ({exc}). The network needs "
+            "numeric features: encode categorical columns first, for example with "
+            "sklearn.preprocessing.OneHotEncoder in a Pipeline."
+        ) from exc
+
+
 class BaseBackprop(BaseEstimator):
     """Shared logic of the backpropagation estimators; not for direct use."""
 
@@ -218,25 +244,27 @@ class BaseBackprop(BaseEstimator):
         return [int(sizes)] if np.isscalar(sizes) else [int(s) for s in sizes]
 
     def _validate_X(self, X, *, reset: bool):
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-        )
+        with _explain_strings(X):
+            return validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32],
+            )
 
     def _validate_Xy(self, X, y, *, reset: bool, y_numeric: bool):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            multi_output=True,
-            y_numeric=y_numeric,
-        )
+        with _explain_strings(X):
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=reset,
+                accept_sparse=["csr", "csc"],
+                dtype=[np.float64, np.float32],
+                multi_output=True,
+                y_numeric=y_numeric,
+            )
         if X.shape[0] == 0:
             raise ValueError("Found array with 0 sample(s); at least one sample is required.")
         return X, y

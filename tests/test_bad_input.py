@@ -79,8 +79,38 @@ def test_X_without_features(data):
 def test_string_features(data):
     _, y = data
     X = np.array([["red", "small"], ["blue", "large"]] * 15)
-    with pytest.raises(ValueError, match="string"):
+    with pytest.raises(ValueError, match="X contains strings.*OneHotEncoder"):
         BackpropClassifier(**FAST).fit(X, y)
+
+
+def test_string_features_at_predict(data):
+    X, y = data
+    clf = _fit_quietly(BackpropClassifier(**FAST), X, y)
+    with pytest.raises(ValueError, match="X contains strings.*OneHotEncoder"):
+        clf.predict(np.array([["red", "small", "x"]]))
+
+
+def test_string_targets_of_a_regressor_are_not_blamed_on_X(data):
+    X, _ = data
+    y = np.array(["1.5", "high"] * (X.shape[0] // 2))
+    with pytest.raises(ValueError, match="regressor needs numeric targets.*'high'") as info:
+        BackpropRegressor(**FAST).fit(X, y)
+    assert "X contains" not in str(info.value)
+
+
+def test_numeric_string_targets_of_a_regressor_are_converted(data):
+    X, _ = data
+    y = np.linspace(-1, 1, X.shape[0])
+    as_strings = _fit_quietly(BackpropRegressor(**FAST, random_state=0), X, y.astype(str))
+    as_floats = _fit_quietly(BackpropRegressor(**FAST, random_state=0), X, y)
+    np.testing.assert_array_equal(as_strings.predict(X), as_floats.predict(X))
+
+
+def test_nan_string_targets_of_a_regressor(data):
+    X, _ = data
+    y = np.array(["1.0", "nan"] * (X.shape[0] // 2))
+    with pytest.raises(ValueError, match="NaN"):
+        BackpropRegressor(**FAST).fit(X, y)
 
 
 def test_different_number_of_features_at_predict(data):
