@@ -52,7 +52,7 @@ def use_for(array: np.ndarray) -> bool:
 
 
 def _compile() -> dict:
-    """Compile the kernels on first use (numba caches them on disk)."""
+    """Compile the kernels on first use (numba caches them on disk when it can)."""
     if _kernels:
         return _kernels
     import numba
@@ -61,7 +61,17 @@ def _compile() -> dict:
     # cuts by a factor of three; a parallel region would also compete with
     # the BLAS threads. ``error_model='numpy'`` lets a division by zero give
     # inf as NumPy does, instead of a check that stops vectorisation.
-    jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+    try:
+        kernels = _define(numba.njit(cache=True, nogil=True, error_model="numpy"))
+    except RuntimeError:
+        # numba found no writable cache directory: compile in memory instead.
+        kernels = _define(numba.njit(cache=False, nogil=True, error_model="numpy"))
+    _kernels.update(kernels)
+    return _kernels
+
+
+def _define(jit) -> dict:
+    """The kernels, compiled by ``jit``."""
 
     @jit
     def adam(params, grads, M, V, b1, b2, eps, scale):  # pragma: no cover - compiled
@@ -99,8 +109,7 @@ def _compile() -> dict:
         for i in range(dst.shape[0]):
             dst[i] = dst[i] + src[i] * scale
 
-    _kernels.update(adam=adam, momentum=momentum, axpy=axpy)
-    return _kernels
+    return {"adam": adam, "momentum": momentum, "axpy": axpy}
 
 
 def adam_step(params, grads, M, V, b1, b2, eps, scale) -> None:

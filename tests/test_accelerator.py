@@ -126,3 +126,15 @@ def test_small_networks_stay_on_numpy():
     assert not _accel.use_for(np.zeros(_accel.MIN_PARAMS - 1))
     assert _accel.use_for(np.zeros(_accel.MIN_PARAMS))
     assert not _accel.use_for(np.zeros(_accel.MIN_PARAMS, dtype=np.float16))
+
+
+def test_compiles_without_a_writable_cache(monkeypatch):
+    """Where numba finds nowhere to cache (read-only install), the kernels still compile."""
+    import numba.core.caching
+
+    monkeypatch.setattr(numba.core.caching.CacheImpl, "_locator_classes", [])
+    monkeypatch.setattr(_accel, "_kernels", {})
+    _accel.warm_up()
+    params = np.ones(8)
+    _accel.add_scaled(params, np.ones(8), 0.5)
+    np.testing.assert_array_equal(params, np.full(8, 1.5))
