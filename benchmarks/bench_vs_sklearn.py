@@ -46,6 +46,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib.metadata
 import platform
@@ -198,22 +199,6 @@ def make_models(cfg: Config, epochs: int, seed: int, n_features: int = N_FEATURE
     return MLPClassifier(**common), ours
 
 
-class pure_numpy:
-    """Within the block, skbackprop runs without its optional compiled kernels."""
-
-    def __init__(self, active: bool):
-        self.active = active
-
-    def __enter__(self):
-        self._saved = _accel.ENABLED
-        if self.active:
-            _accel.ENABLED = False
-        return self
-
-    def __exit__(self, *exc):
-        _accel.ENABLED = self._saved
-
-
 class CountEvaluations:
     """Count L-BFGS cost evaluations: both libraries call ``scipy.optimize.minimize``."""
 
@@ -298,7 +283,7 @@ def run_config(cfg: Config, data, epochs: int, repeats: int, peaks: dict) -> dic
                 accs[who].append(model.score(X_test, y_test))
         else:
             for who, model in group:
-                with pure_numpy(who == "np"):
+                with _accel.disabled() if who == "np" else contextlib.nullcontext():
                     seconds, n_iter, nfev = time_fit(model, X, y)
                 times[who].append(seconds / n_iter)
                 iters[who].add(n_iter)

@@ -123,12 +123,8 @@ def measure(dtype, batch: int) -> dict:
 
     def pure_numpy(func):
         def run():
-            saved = _accel.ENABLED
-            _accel.ENABLED = False
-            try:
+            with _accel.disabled():
                 func()
-            finally:
-                _accel.ENABLED = saved
 
         return run
 

@@ -18,6 +18,7 @@ nothing changes: the package and its tests are pure NumPy.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 
@@ -39,6 +40,17 @@ _kernels: dict = {}
 def available() -> bool:
     """Whether the compiled kernels can be used (numba installed, not disabled)."""
     return ENABLED
+
+
+@contextlib.contextmanager
+def disabled():
+    """Within the block the NumPy path runs, even where the kernels would be used."""
+    global ENABLED
+    saved, ENABLED = ENABLED, False
+    try:
+        yield
+    finally:
+        ENABLED = saved
 
 
 def use_for(array: np.ndarray) -> bool:

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _validation as v
 from ._activations import HIDDEN_ACTIVATIONS, canonical_name
@@ -265,6 +265,16 @@ class BaseBackprop(BaseEstimator):
                 multi_output=True,
                 y_numeric=y_numeric,
             )
+        if y_numeric and y.dtype.kind not in "biuf":
+            # scikit-learn's y_numeric converts object arrays only; strings and
+            # bytes pass through it unconverted.
+            try:
+                y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
+            except ValueError as exc:
+                raise ValueError(
+                    f"A regressor needs numeric targets, but y holds non-numeric values of "
+                    f"dtype {y.dtype} ({exc}). For class labels use BackpropClassifier."
+                ) from exc
         if X.shape[0] == 0:
             raise ValueError("Found array with 0 sample(s); at least one sample is required.")
         return X, y

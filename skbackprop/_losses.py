@@ -87,45 +87,27 @@ def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None) -> float:
     return 0.5 * _weighted_sum(np.einsum("ij,ij->i", diff, diff), sample_weight)
 
 
-def loss_value(
+def _total_weight(Y: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """``sum(sample_weight)``, or the number of rows without weights."""
+    return Y.shape[0] if sample_weight is None else float(sample_weight.sum())
+
+
+def _finish_delta(
     loss: str,
     out_activation: str,
-    Y: np.ndarray,
     A: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-    weight_sum: float | None = None,
-) -> float:
-    """Value of the cost (without penalty) for targets ``Y`` and outputs ``A``.
+    out: np.ndarray,
+    sample_weight: np.ndarray | None,
+    weight_sum: float,
+) -> None:
+    """Turn ``out = A - Y`` into the output delta, in place.
 
-    Parameters
-    ----------
-    loss : {'squared_error', 'cross_entropy'}
-        Name of the cost.
-    out_activation : str
-        Output activation that produced ``A`` (selects the cross-entropy form).
-    Y, A : ndarray of shape (m, n_outputs)
-        Targets and network outputs.
-    sample_weight : ndarray of shape (m,) or None
-        Per-sample weights; None means all ones.
-    weight_sum : float or None
-        ``sum(sample_weight)`` (or ``m``), if the caller already has it.
-
-    Returns
-    -------
-    float
-        The cost, averaged over the (weighted) samples.
+    For squared error ``dC/dA = A - Y``; for the fused pairs ``dC/dZ = A - Y``
+    too. Otherwise (general path) ``dC/dZ = dC/dA (.) f'(Z)``. Then each row is
+    scaled by its weight over ``weight_sum``.
     """
-    if loss not in LOSS_OUTPUTS:
-        raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSS_OUTPUTS)}.")
-    if weight_sum is None:
-        weight_sum = Y.shape[0] if sample_weight is None else float(sample_weight.sum())
-    work = np.subtract(A, Y)
-    if loss == "squared_error":
-        return _squared_sum(work, sample_weight) / weight_sum
-    return _cross_entropy_sum(out_activation, Y, A, sample_weight, work) / weight_sum
-
-
-def _scale_delta(out: np.ndarray, sample_weight: np.ndarray | None, weight_sum: float) -> None:
+    if (out_activation, loss) not in FUSED:
+        ACTIVATIONS[out_activation][1](A, out)
     if sample_weight is None:
         out *= 1.0 / weight_sum
     else:
@@ -143,7 +125,7 @@ def loss_and_output_delta(
 ) -> float:
     """The cost (without penalty) and, written into ``out``, the output delta ``dC/dZ_L``.
 
-    One call does the work of :func:`loss_value` and :func:`output_delta`
+    One call computes the cost and does the work of :func:`output_delta`
     without allocating: ``out`` serves as scratch for the cost before it
     receives the delta, and the squared error reuses ``A - Y`` for both.
 
@@ -169,18 +151,14 @@ def loss_and_output_delta(
     """
     _check_pair(loss, out_activation)
     if weight_sum is None:
-        weight_sum = Y.shape[0] if sample_weight is None else float(sample_weight.sum())
+        weight_sum = _total_weight(Y, sample_weight)
     if loss == "squared_error":
         np.subtract(A, Y, out=out)
         value = _squared_sum(out, sample_weight)
     else:
         value = _cross_entropy_sum(out_activation, Y, A, sample_weight, out)
         np.subtract(A, Y, out=out)
-    # For squared error dC/dA = A - Y; for the fused pairs dC/dZ = A - Y too.
-    if (out_activation, loss) not in FUSED:
-        # General path: dC/dZ = dC/dA (.) f'(Z), with dC/dA = A - Y (squared error).
-        ACTIVATIONS[out_activation][1](A, out)
-    _scale_delta(out, sample_weight, weight_sum)
+    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum)
     return value / weight_sum
 
 
@@ -215,9 +193,7 @@ def output_delta(
     """
     _check_pair(loss, out_activation)
     if weight_sum is None:
-        weight_sum = Y.shape[0] if sample_weight is None else float(sample_weight.sum())
+        weight_sum = _total_weight(Y, sample_weight)
     np.subtract(A, Y, out=out)
-    if (out_activation, loss) not in FUSED:
-        ACTIVATIONS[out_activation][1](A, out)
-    _scale_delta(out, sample_weight, weight_sum)
+    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum)
     return out

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 
 from . import _accel
 from ._activations import ACTIVATIONS
-from ._losses import loss_and_output_delta
+from ._losses import _total_weight, loss_and_output_delta
 
 Params = list[np.ndarray]
 
@@ -58,13 +58,13 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
     """
     n = block.shape[0]
     for src, dst in zip(sources, targets, strict=True):
-        if src.flags.c_contiguous and dst.flags.c_contiguous and _accel.use_for(dst.reshape(-1)):
-            _accel.add_scaled(dst.reshape(-1), src.reshape(-1), scale)
-            continue
         if not (src.flags.c_contiguous and dst.flags.c_contiguous):
             dst += scale * src
             continue
         flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
+        if _accel.use_for(flat_dst):
+            _accel.add_scaled(flat_dst, flat_src, scale)
+            continue
         for start in range(0, flat_dst.shape[0], n):
             piece = flat_src[start : start + n]
             flat_dst[start : start + n] += np.multiply(piece, scale, out=block[: piece.shape[0]])
@@ -381,7 +381,7 @@ class Network:
         """
         m = X.shape[0]
         dtype = coefs[0].dtype
-        weight_sum = float(m) if sample_weight is None else float(sample_weight.sum())
+        weight_sum = float(_total_weight(Y, sample_weight))
         chunk = _chunk_rows(X)
         if chunk >= m:
             loss = self._backprop(

@@ -132,11 +132,11 @@ class Adam:
         M, V = self._m, self._v
         root = math.sqrt(1.0 - b2)
         lr_t = float(self.learning_rate) * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
+        eps = self.epsilon / root
+        scale = -lr_t * (1.0 - b1) / root
         if _accel.use_for(params):
-            # The same operations in one compiled, multi-threaded pass.
-            _accel.adam_step(
-                params, grads, M, V, b1, b2, self.epsilon / root, -lr_t * (1.0 - b1) / root
-            )
+            # The same operations in one compiled pass.
+            _accel.adam_step(params, grads, M, V, b1, b2, eps, scale)
             return
         M *= b1
         M += grads
@@ -144,9 +144,9 @@ class Adam:
         V *= b2
         V += grads
         np.sqrt(V, out=grads)
-        grads += self.epsilon / root
+        grads += eps
         np.divide(M, grads, out=grads)
-        grads *= -lr_t * (1.0 - b1) / root
+        grads *= scale
         params += grads
 
 

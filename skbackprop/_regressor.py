@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.utils import check_array
 from sklearn.utils.metaestimators import available_if
 
 from . import _validation as v
@@ -72,15 +70,6 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
     _y_numeric = True
 
     def _encode_targets(self, y, *, first_call, classes=None):
-        if y.dtype.kind not in "biuf":
-            # Strings (or bytes) pass scikit-learn's y_numeric check unconverted.
-            try:
-                y = check_array(y, ensure_2d=False, dtype=np.float64, input_name="y")
-            except ValueError as exc:
-                raise ValueError(
-                    f"A regressor needs numeric targets, but y holds non-numeric values of "
-                    f"dtype {y.dtype} ({exc}). For class labels use BackpropClassifier."
-                ) from exc
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if not first_call and Y.shape[1] != self.n_outputs_:
             raise ValueError(

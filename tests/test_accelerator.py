@@ -5,6 +5,7 @@ the same state. Without numba these tests are skipped, except where CI asks
 for them with ``SKBACKPROP_TEST_ACCELERATOR=1`` (then a missing numba fails).
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -37,14 +38,9 @@ def _state(dtype, seed=0):
 
 def _run(optimizer, params, grads, numpy_path):
     params = params.copy()
-    saved = _accel.ENABLED
-    try:
-        if numpy_path:
-            _accel.ENABLED = False
+    with _accel.disabled() if numpy_path else contextlib.nullcontext():
         for g in grads:
             optimizer.step(params, g.copy())
-    finally:
-        _accel.ENABLED = saved
     return params
 
 
@@ -83,18 +79,14 @@ def test_penalty_kernel_matches_numpy_bitwise(dtype):
     dst = rng.standard_normal((400, 300)).astype(dtype)
     fast, slow = dst.copy(), dst.copy()
     _add_scaled([fast], [src], 3e-4, np.empty(BLOCK, dtype))
-    saved = _accel.ENABLED
-    _accel.ENABLED = False
-    try:
+    with _accel.disabled():
         _add_scaled([slow], [src], 3e-4, np.empty(BLOCK, dtype))
-    finally:
-        _accel.ENABLED = saved
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(slow, dst + src * dtype(3e-4))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fit_identical_with_and_without_kernels(monkeypatch):
+def test_fit_identical_with_and_without_kernels():
     """A whole fit of a network above the size threshold gives the same weights."""
     rng = np.random.default_rng(3)
     X = rng.standard_normal((300, 400))
@@ -102,8 +94,8 @@ def test_fit_identical_with_and_without_kernels(monkeypatch):
     params = dict(hidden_layer_sizes=(300,), max_iter=3, batch_size=50, random_state=0)
     fast = BackpropClassifier(**params).fit(X, y)
     assert sum(c.size + i.size for c, i in zip(fast.coefs_, fast.intercepts_, strict=True)) >= _accel.MIN_PARAMS
-    monkeypatch.setattr(_accel, "ENABLED", False)
-    slow = BackpropClassifier(**params).fit(X, y)
+    with _accel.disabled():
+        slow = BackpropClassifier(**params).fit(X, y)
     for a, b in zip(fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_, strict=True):
         np.testing.assert_array_equal(a, b)
 
