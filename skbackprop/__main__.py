@@ -3,6 +3,8 @@
 Prints held-out accuracy, fit time and final training loss of
 ``BackpropClassifier`` and of scikit-learn's ``MLPClassifier`` trained the same
 way (same split, hidden layers, solver, epochs and scaling).
+
+Run ``python -m skbackprop --help`` for the options.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from collections.abc import Sequence
 
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
@@ -19,14 +22,142 @@ from sklearn.preprocessing import StandardScaler
 
 from . import BackpropClassifier, __version__
 
+# The help text is plain text, printed as laid out here (no reST markup).
+_DESCRIPTION = """\
+Train skbackprop's BackpropClassifier and scikit-learn's MLPClassifier on
+scikit-learn's embedded digits data the same way (same split, scaling, hidden
+layers, Adam solver and epochs), and print held-out accuracy, fit time, final
+training loss and number of epochs of each."""
+_EPILOG = """\
+examples:
+  python -m skbackprop --hidden 64 32 --max-iter 50
+  python -m skbackprop --hidden none    # no hidden layer (logistic regression)"""
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the demo; returns the process exit code."""
-    parser = argparse.ArgumentParser(prog="python -m skbackprop", description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="*", default=[100], help="hidden layer sizes")
-    parser.add_argument("--max-iter", type=int, default=200, help="maximum epochs")
-    parser.add_argument("--seed", type=int, default=0, help="random_state of split and models")
+# numpy's legacy seeding (what ``random_state`` ends up in) takes 32-bit unsigned integers.
+_MAX_SEED = 2**32 - 1
+
+
+def _parse_int(text: str, what: str) -> int:
+    """Parse ``text`` as an integer for argparse, naming ``what`` in the error."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
+
+
+def _hidden_size(text: str) -> int | None:
+    """Parse one value of ``--hidden``.
+
+    Parameters
+    ----------
+    text : str
+        A command-line value: a positive integer, or ``none`` (any case).
+
+    Returns
+    -------
+    int or None
+        The layer size, or ``None`` for ``none``.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If ``text`` is neither ``none`` nor a positive integer.
+    """
+    if text.strip().lower() == "none":
+        return None
+    what = "hidden layer sizes must be positive integers (or 'none' for no hidden layer)"
+    size = _parse_int(text, what)
+    if size < 1:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return size
+
+
+def _positive_int(text: str) -> int:
+    """Parse a positive integer (``--max-iter``); raise ``ArgumentTypeError`` otherwise."""
+    what = "must be a positive integer"
+    value = _parse_int(text, what)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """Parse a seed from 0 to 2**32 - 1 (``--seed``); raise ``ArgumentTypeError`` otherwise."""
+    what = f"must be an integer from 0 to {_MAX_SEED}"
+    value = _parse_int(text, what)
+    if not 0 <= value <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser of ``python -m skbackprop``.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; its errors exit with status 2 and a usage message.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m skbackprop",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--hidden",
+        type=_hidden_size,
+        nargs="+",
+        default=[100],
+        metavar="SIZE",
+        help="hidden layer sizes, positive integers, input side first; 'none' alone for "
+        "no hidden layer (default: 100)",
+    )
+    parser.add_argument(
+        "--max-iter",
+        type=_positive_int,
+        default=200,
+        metavar="N",
+        help="maximum number of epochs, a positive integer (default: 200)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help=f"random_state of the split and of both models, 0 to {_MAX_SEED} (default: 0)",
+    )
+    parser.add_argument("--version", action="version", version=f"skbackprop {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the demo.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command-line arguments without the program name; ``None`` reads
+        ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The process exit code, 0 on success.
+
+    Raises
+    ------
+    SystemExit
+        With status 2 (and a usage message on stderr) for invalid arguments,
+        with status 0 after ``--help`` or ``--version``.
+    """
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if None in args.hidden:
+        if len(args.hidden) > 1:
+            parser.error("argument --hidden: 'none' cannot be combined with layer sizes")
+        hidden: tuple[int, ...] = ()
+    else:
+        hidden = tuple(args.hidden)
 
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
@@ -34,10 +165,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    settings = dict(hidden_layer_sizes=tuple(args.hidden), max_iter=args.max_iter, random_state=args.seed)
+    settings = dict(hidden_layer_sizes=hidden, max_iter=args.max_iter, random_state=args.seed)
 
-    print(f"skbackprop {__version__}: digits, {X_train.shape[0]} train / {X_test.shape[0]} test "
-          f"samples, hidden layers {tuple(args.hidden)}, Adam, up to {args.max_iter} epochs")
+    layers = f"hidden layers {hidden}" if hidden else "no hidden layer"
+    print(
+        f"skbackprop {__version__}: digits, {X_train.shape[0]} train / {X_test.shape[0]} test "
+        f"samples, {layers}, Adam, up to {args.max_iter} epochs"
+    )
     print(f"{'model':<22}{'test accuracy':>14}{'fit time (s)':>14}{'final loss':>12}{'epochs':>8}")
     for name, model in (
         ("BackpropClassifier", BackpropClassifier(**settings)),

@@ -12,6 +12,7 @@ This module knows nothing of scikit-learn and allocates as little as it can.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from scipy.special import expit
@@ -54,6 +55,31 @@ def softmax(Z: np.ndarray) -> np.ndarray:
     return Z
 
 
+@lru_cache
+def _half_log_max(dtype) -> float:
+    """``log(sqrt(largest finite float))`` of ``dtype``."""
+    return float(np.log(np.finfo(dtype).max)) / 2
+
+
+@lru_cache
+def exp_limit(dtype) -> float:
+    """Largest output of :func:`exp` in ``dtype``: about the root of its largest float."""
+    return float(np.exp(np.asarray(_half_log_max(dtype), dtype=dtype)))
+
+
+def exp(Z: np.ndarray) -> np.ndarray:
+    """Exponential ``f(z) = e**z``, the output of the Poisson cost (log link).
+
+    ``z`` is first capped at half the log of the largest float of its dtype
+    (about 354 for float64, 44 for float32), so the output never exceeds
+    :func:`exp_limit` and ``exp`` never overflows. The Poisson cost counts an
+    output at that cap as infinite: a fit whose outputs get there has
+    diverged.
+    """
+    np.minimum(Z, _half_log_max(Z.dtype), out=Z)
+    return np.exp(Z, out=Z)
+
+
 def identity_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """``f'(z) = 1``: nothing to do."""
     return delta
@@ -87,6 +113,12 @@ def leaky_relu_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
     return np.multiply(delta, np.where(A > 0, one, slope), out=delta)
 
 
+def exp_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """``f'(z) = e**z = a``."""
+    delta *= A
+    return delta
+
+
 def softmax_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
     """Jacobian-vector product of the softmax: ``s * (g - sum(g * s))`` per row.
 
@@ -110,9 +142,10 @@ ACTIVATIONS: dict[str, tuple[Forward, Derivative]] = {
     "relu": (relu, relu_derivative),
     "leaky_relu": (leaky_relu, leaky_relu_derivative),
     "softmax": (softmax, softmax_derivative),
+    "exp": (exp, exp_derivative),
 }
 
-#: Names accepted for hidden layers (softmax only makes sense as an output).
+#: Names accepted for hidden layers (softmax and exp only make sense as outputs).
 HIDDEN_ACTIVATIONS = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
 
 #: Aliases kept so that scikit-learn parameter grids keep working.
@@ -124,6 +157,7 @@ OUTPUT_RANGES = {
     "sigmoid": (0.0, 1.0),
     "tanh": (-1.0, 1.0),
     "softmax": (0.0, 1.0),
+    "exp": (0.0, np.inf),
 }
 
 

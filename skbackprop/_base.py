@@ -9,10 +9,11 @@ predictions are decoded. Array math stays in ``_network.py`` and
 from __future__ import annotations
 
 import contextlib
+import copy
 import sys
 import time
 import warnings
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,8 +29,12 @@ from ._network import INITIALIZERS, Network
 from ._optimizers import SGD, Adam, minimize_lbfgs
 
 
-class DivergenceError(RuntimeError):
-    """Raised when training diverges (the cost or a weight becomes inf or NaN)."""
+class DivergenceError(ValueError):
+    """Raised when training diverges (the cost, a weight or an output becomes inf or NaN).
+
+    A ``ValueError``, as scikit-learn raises for a diverging MLP, so that
+    ``except ValueError`` and ``error_score`` handling keep working.
+    """
 
 
 #: Parameter -> rule, shared by both estimators (subclasses extend it).
@@ -37,7 +42,6 @@ PARAMETER_RULES = {
     "hidden_layer_sizes": v.layer_sizes,
     "activation": v.options(*HIDDEN_ACTIVATIONS, "logistic"),
     "solver": v.options("sgd", "adam", "lbfgs"),
-    "loss": v.options("auto", "squared_error", "cross_entropy"),
     "alpha": v.number(0.0),
     "batch_size": v.any_of(v.options("auto"), v.number(1, integer=True)),
     "learning_rate": v.options("constant", "invscaling", "adaptive"),
@@ -56,13 +60,18 @@ PARAMETER_RULES = {
     "beta_1": v.number(0.0, 1.0, high_open=True),
     "beta_2": v.number(0.0, 1.0, high_open=True),
     "epsilon": v.number(0.0, low_open=True),
-    "n_iter_no_change": v.number(1, integer=True),
+    "n_iter_no_change": v.any_of(v.number(1, integer=True), v.infinity),
     "max_fun": v.number(1, integer=True),
     "weight_init": v.callable_or("auto", *INITIALIZERS),
     "coefs_init": v.optional_list,
     "intercepts_init": v.optional_list,
     "callbacks": v.callbacks,
 }
+
+
+def public_name(activation: str) -> str:
+    """scikit-learn's name of an activation, as ``out_activation_`` reports it."""
+    return "logistic" if activation == "sigmoid" else activation
 
 
 def _as_generator(random_state) -> np.random.Generator:
@@ -120,6 +129,73 @@ class _ProgressBar:
         self.stream.flush()
 
 
+class _Batches:
+    """The mini-batches of an epoch: in order, or shuffled anew at each pass.
+
+    Iterating yields ``(X_batch, Y_batch, sample_weight_batch, batch_weight)``
+    and skips batches whose samples all have weight zero. Shuffled dense rows
+    are gathered into one reused buffer.
+    """
+
+    def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool, rng) -> None:
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
+        n_samples = X.shape[0]
+        self.starts = range(0, n_samples, batch_size)
+        self.total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
+        self.order = np.arange(n_samples)
+        gather = shuffle and not sp.issparse(X)
+        self.X_buf = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gather else None
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __iter__(self):
+        X, Y, sw = self.X, self.Y, self.sample_weight
+        n_samples = X.shape[0]
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+        for start in self.starts:
+            stop = min(start + self.batch_size, n_samples)
+            rows = self.order[start:stop] if self.shuffle else slice(start, stop)
+            if self.X_buf is not None:
+                # mode="clip": the indices are a permutation, always valid; the
+                # default mode="raise" copies through a buffer.
+                X_batch = np.take(X, rows, axis=0, out=self.X_buf[: stop - start], mode="clip")
+            else:
+                X_batch = X[rows]
+            sw_batch = None if sw is None else sw[rows]
+            weight = float(stop - start if sw_batch is None else sw_batch.sum())
+            if weight > 0:  # a batch of zero-weight samples has nothing to teach
+                yield X_batch, Y[rows], sw_batch, weight
+
+
+class _Step:
+    """One gradient step on a batch (forward, backward, update), and the epoch's undo."""
+
+    def __init__(self, network, coefs, intercepts, grads, alpha, optimizer, params) -> None:
+        self.network, self.coefs, self.intercepts = network, coefs, intercepts
+        self.grads, self.alpha, self.optimizer, self.params = grads, alpha, optimizer, params
+        self.coef_grads, self.intercept_grads = network.unpack(grads)
+        self.snapshot = params.copy()
+
+    def begin_epoch(self) -> None:
+        self.snapshot[...] = self.params
+
+    def undo_epoch(self) -> None:
+        self.params[...] = self.snapshot
+
+    def __call__(self, X, Y, sample_weight) -> float:
+        """The batch's cost; the weights are updated only when it is finite."""
+        loss = self.network.loss_and_grad(
+            X, Y, self.coefs, self.intercepts, self.coef_grads, self.intercept_grads,
+            self.alpha, sample_weight,
+        )
+        if np.isfinite(loss):
+            self.optimizer.step(self.params, self.grads)
+        return loss
+
+
 @contextlib.contextmanager
 def _explain_strings(X):
     """Re-raise NumPy's "could not convert string to float" as an error about ``X``.
@@ -145,7 +221,7 @@ def _explain_strings(X):
         ) from exc
 
 
-class BaseBackprop(BaseEstimator):
+class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
     """Shared logic of the backpropagation estimators; not for direct use."""
 
     _parameter_rules = PARAMETER_RULES
@@ -228,8 +304,16 @@ class BaseBackprop(BaseEstimator):
         """Per-sample weights implied by the targets (class_weight); None by default."""
         return None
 
-    def _validation_score(self, X, y, sample_weight) -> float:
-        return self.score(X, y, sample_weight=sample_weight)
+    def _check_warm_start_targets(self, y) -> None:
+        """Check that a warm-started fit's targets suit the fitted model; nothing by default."""
+
+    @abstractmethod
+    def _check_validation_targets(self, y_val) -> np.ndarray:
+        """``y_val`` checked and converted as ``y`` is (labels known, numeric, shape)."""
+
+    @abstractmethod
+    def _score_output(self, out: np.ndarray, y, sample_weight) -> float:
+        """The estimator's ``score`` from the network's output ``out`` for the rows of ``y``."""
 
     # ------------------------------------------------------------------ #
     # Validation
@@ -295,8 +379,9 @@ class BaseBackprop(BaseEstimator):
             Targets: class labels or a label-indicator matrix (classifier),
             real values (regressor).
 
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in the cost; None gives every sample weight 1.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Weight of each sample in the cost (finite, >= 0, not all zero); a
+            float weighs every sample alike; None gives every sample weight 1.
 
         X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
             Explicit validation data, used instead of a random split for the
@@ -309,31 +394,116 @@ class BaseBackprop(BaseEstimator):
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        DivergenceError
+            When the cost, a weight or an output becomes inf or NaN (unless
+            early stopping has a best epoch to fall back on).
+        ValueError
+            On invalid parameters or data. Whatever is raised, the estimator
+            is left exactly as it was before the call.
         """
         return self._fit(X, y, sample_weight, X_val=X_val, y_val=y_val)
 
     def _fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, incremental=False, classes=None):
+        """Validate, set up and train; a call that raises leaves the estimator as it was."""
+        saved = self._state_copy()
+        try:
+            self._fit_unguarded(X, y, sample_weight, X_val, y_val, incremental, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+        return self
+
+    def _state_copy(self) -> dict:
+        """The estimator's state, copied deep enough to undo a call that fails.
+
+        Training appends to the record lists and advances the optimizer and the
+        random generator in place; the weights are always copied into a new
+        vector before training, so the arrays held here are never modified.
+        """
+        state = dict(self.__dict__)
+        for name in ("loss_curve_", "history_", "validation_scores_"):
+            if isinstance(state.get(name), list):
+                state[name] = list(state[name])
+        for name in ("_optimizer", "_rng"):
+            if state.get(name) is not None:
+                state[name] = copy.deepcopy(state[name])
+        return state
+
+    def _fit_unguarded(self, X, y, sample_weight, X_val, y_val, incremental, classes) -> None:
         self._validate_hyperparameters()
-        fitted = hasattr(self, "coefs_")
-        first_call = not (fitted and (incremental or self.warm_start))
-        if incremental and self.solver == "lbfgs":
-            raise ValueError(
-                "partial_fit is not available with solver='lbfgs'; use solver='sgd' or 'adam', "
-                "or call fit."
-            )
+        first_call = not (hasattr(self, "coefs_") and (incremental or self.warm_start))
         if incremental and self.early_stopping:
             raise ValueError(
                 "partial_fit does not support early_stopping=True: each call is one epoch "
                 "over the data it is given. Set early_stopping=False."
             )
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=self._y_numeric)
+        if not (first_call or incremental):
+            self._check_warm_start_targets(y)
         Y = self._encode_targets(y, first_call=first_call, classes=classes)
-        Y = np.asarray(Y, dtype=X.dtype)
+        sample_weight = self._sample_weights(sample_weight, y, X)
+        self._setup_network(X.shape[1], Y.shape[1], X.dtype, first_call)
+        validation = None
+        if X_val is not None or y_val is not None:
+            validation = self._validate_validation_set(X_val, y_val)
+
+        if validation is None and self.early_stopping:
+            if self.solver == "lbfgs":
+                warnings.warn(
+                    "early_stopping applies to solver='sgd' and 'adam' only; 'lbfgs' trains on "
+                    "all the data and ignores it. Pass X_val and y_val to monitor a validation "
+                    "score.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            else:
+                X, Y, sample_weight, validation = self._split_validation(X, Y, y, sample_weight)
+        if validation is not None and self.validation_scores_ is None:
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+
+        network = self._network
+        params = network.pack(self.coefs_, self.intercepts_, X.dtype)
+        self.coefs_, self.intercepts_ = network.unpack(params)
+        try:
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, Y, sample_weight, params, validation)
+            else:
+                self._fit_stochastic(X, Y, sample_weight, params, validation, incremental)
+            self._check_finite_outputs(X)
+        finally:
+            if not incremental:
+                network.release()
+
+    def _sample_weights(self, sample_weight, y, X) -> np.ndarray | None:
+        """``sample_weight`` validated and multiplied by the weights the targets imply."""
         sample_weight = v.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         implied = self._target_weights(y)
-        if implied is not None:
-            sample_weight = implied.astype(X.dtype) if sample_weight is None else sample_weight * implied
+        if implied is None:
+            return sample_weight
+        implied = implied.astype(X.dtype)
+        combined = implied if sample_weight is None else sample_weight * implied
+        v.check_some_weight(combined, "class_weight (times sample_weight) is zero for every sample")
+        return combined
 
+    def _validate_validation_set(self, X_val, y_val):
+        """``(X_val, y_val, None)`` checked and converted like the training data."""
+        if X_val is None or y_val is None:
+            raise ValueError("Pass both X_val and y_val, or neither.")
+        X_val = self._validate_X(X_val, reset=False)
+        y_val = self._check_validation_targets(y_val)
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(
+                f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}; pass one "
+                "target per validation sample."
+            )
+        return X_val, y_val, None
+
+    def _setup_network(self, n_features: int, n_outputs: int, dtype, first_call: bool) -> None:
+        """Check the layers against the data; start new weights or continue the old ones."""
         out_activation, loss = self._resolve_output()
         if out_activation not in LOSS_OUTPUTS[loss]:
             raise ValueError(
@@ -341,46 +511,27 @@ class BaseBackprop(BaseEstimator):
                 f"it needs one of {LOSS_OUTPUTS[loss]}."
             )
         activation = canonical_name(self.activation)
-        units = [X.shape[1], *self._hidden_sizes(), Y.shape[1]]
+        units = [n_features, *self._hidden_sizes(), n_outputs]
         if first_call:
-            self._initialize(units, activation, out_activation, loss, X.dtype)
+            self._initialize(units, activation, out_activation, loss, dtype)
         else:
             self._check_continuation(units, activation, out_activation, loss)
-        network = self._network
-        params = network.pack(self.coefs_, self.intercepts_, X.dtype)
-        self.coefs_, self.intercepts_ = network.unpack(params)
-
-        validation = None
-        if X_val is not None or y_val is not None:
-            if X_val is None or y_val is None:
-                raise ValueError("Pass both X_val and y_val, or neither.")
-            X_val = self._validate_X(X_val, reset=False)
-            validation = (X_val, y_val, None)
-        elif self.early_stopping and self.solver == "lbfgs":
-            warnings.warn(
-                "early_stopping applies to solver='sgd' and 'adam' only; 'lbfgs' trains on all "
-                "the data and ignores it. Pass X_val and y_val to monitor a validation score.",
-                UserWarning,
-                stacklevel=3,
-            )
-        elif self.early_stopping and not incremental:
-            X, Y, sample_weight, validation = self._split_validation(X, Y, y, sample_weight)
-
-        try:
-            if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sample_weight, params, validation)
-            else:
-                self._fit_stochastic(X, Y, sample_weight, params, validation, incremental)
-        finally:
-            if not incremental:
-                network.release()
-        return self
 
     def _initialize(self, units, activation, out_activation, loss, dtype) -> None:
-        self._network = Network(units, activation, out_activation, loss)
+        network = Network(units, activation, out_activation, loss)
+        if self.coefs_init is not None or self.intercepts_init is not None:
+            v.check_initial_weights(self.coefs_init, self.intercepts_init, network.coef_shapes)
+        self._rng = _as_generator(self.random_state)
+        params = network.init_params(self.weight_init, self._rng, dtype)
+        coefs, intercepts = network.unpack(params)
+        for given, layers in ((self.coefs_init, coefs), (self.intercepts_init, intercepts)):
+            for dst, src in zip(layers, given or layers, strict=True):
+                dst[...] = src
+        self._network = network
+        self.coefs_, self.intercepts_ = coefs, intercepts
         self.n_layers_ = len(units)
         self.n_outputs_ = units[-1]
-        self.out_activation_ = out_activation
+        self.out_activation_ = public_name(out_activation)
         self.loss_function_ = loss
         self.n_iter_ = 0
         self.t_ = 0
@@ -389,21 +540,8 @@ class BaseBackprop(BaseEstimator):
         self.best_loss_ = np.inf
         self.loss_ = np.inf
         self._no_improvement_count = 0
-        self._rng = _as_generator(self.random_state)
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        if self.coefs_init is not None or self.intercepts_init is not None:
-            v.check_initial_weights(self.coefs_init, self.intercepts_init, self._network.coef_shapes)
-        params = self._network.init_params(self.weight_init, self._rng, dtype)
-        coefs, intercepts = self._network.unpack(params)
-        for given, layers in ((self.coefs_init, coefs), (self.intercepts_init, intercepts)):
-            for dst, src in zip(layers, given or layers, strict=True):
-                dst[...] = src
-        self.coefs_, self.intercepts_ = coefs, intercepts
+        self.validation_scores_ = None
+        self.best_validation_score_ = None
         self._optimizer = None
 
     def _check_continuation(self, units, activation, out_activation, loss) -> None:
@@ -414,16 +552,15 @@ class BaseBackprop(BaseEstimator):
                 "With warm_start=True or partial_fit, keep hidden_layer_sizes and the number "
                 "of features and outputs unchanged, or refit from scratch."
             )
-        if not hasattr(self, "_network"):  # e.g. coefs_ set by hand or after unpickling
+        network = getattr(self, "_network", None)  # None: coefs_ set by hand, say
+        if network is None or (network.activation, network.out_activation, network.loss) != (
+            activation,
+            out_activation,
+            loss,
+        ):
             self._network = Network(units, activation, out_activation, loss)
-        self._network.activation = activation
-        self._network.out_activation = out_activation
-        self._network.loss = loss
-        self.out_activation_ = out_activation
+        self.out_activation_ = public_name(out_activation)
         self.loss_function_ = loss
-        if self.early_stopping and self.validation_scores_ is None:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
 
     def _split_validation(self, X, Y, y, sample_weight):
         stratify = self._stratify_labels(y)
@@ -440,8 +577,9 @@ class BaseBackprop(BaseEstimator):
         sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
         if X_val.shape[0] < 2:
             raise ValueError(
-                f"The validation set has {X_val.shape[0]} sample(s); early stopping needs at "
-                "least 2. Increase validation_fraction, add data, or pass X_val and y_val."
+                f"The validation set is too small: {X_val.shape[0]} sample(s), and early "
+                "stopping needs at least 2. Increase 'validation_fraction' or the size of your "
+                "dataset, or pass X_val and y_val."
             )
         return X_tr, Y_tr, sw_tr, (X_val, y_val, sw_val)
 
@@ -451,10 +589,23 @@ class BaseBackprop(BaseEstimator):
     # ------------------------------------------------------------------ #
     # Stochastic solvers
     # ------------------------------------------------------------------ #
-    def _make_optimizer(self, n_params, dtype):
+    def _optimizer_settings(self) -> tuple:
+        """The parameters an optimizer is built from; a change starts a new one."""
         if self.solver == "sgd":
-            return SGD(n_params, dtype, self.learning_rate_init, self.momentum, self.nesterovs_momentum)
-        return Adam(n_params, dtype, self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+            return ("sgd", self.learning_rate_init, self.momentum, self.nesterovs_momentum)
+        return ("adam", self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+
+    def _optimizer_for(self, params: np.ndarray, incremental: bool):
+        """The optimizer of this call: kept across partial_fit calls while its settings hold."""
+        settings = self._optimizer_settings()
+        if incremental and self._optimizer is not None and self._optimizer_key == settings:
+            return self._optimizer
+        if self.solver == "sgd":
+            opt = SGD(params.shape[0], params.dtype, *settings[1:])
+        else:
+            opt = Adam(params.shape[0], params.dtype, *settings[1:])
+        self._optimizer, self._optimizer_key = opt, settings
+        return opt
 
     def _batch_size(self, n_samples: int) -> int:
         if self.batch_size == "auto":
@@ -464,29 +615,20 @@ class BaseBackprop(BaseEstimator):
                 f"batch_size={self.batch_size} is larger than the number of samples "
                 f"({n_samples}); using batches of {n_samples}.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=6,
             )
         return int(min(self.batch_size, n_samples))
 
     def _fit_stochastic(self, X, Y, sample_weight, params, validation, incremental):
-        network = self._network
-        n_samples = X.shape[0]
-        batch_size = self._batch_size(n_samples)
-        opt = self._optimizer
-        if not incremental or type(opt) is not (SGD if self.solver == "sgd" else Adam):
-            opt = self._optimizer = self._make_optimizer(network.n_params, params.dtype)
+        opt = self._optimizer_for(params, incremental)
+        batches = _Batches(X, Y, sample_weight, self._batch_size(X.shape[0]), self.shuffle, self._rng)
         grads = np.empty_like(params)
-        coef_grads, intercept_grads = network.unpack(grads)
-        snapshot = params.copy()
-        callbacks = list(self.callbacks or [])
-        total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
-        dense = not sp.issparse(X)
-        order = np.arange(n_samples)
-        if dense and self.shuffle:
-            X_buf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-        starts = range(0, n_samples, batch_size)
-        epochs = 1 if incremental else self.max_iter
-        stopped = False
+        step = _Step(self._network, self.coefs_, self.intercepts_, grads, self.alpha, opt, params)
+        self.n_iter_ = 0
+        if self.early_stopping:
+            self.best_loss_ = None
+        elif self.best_loss_ is None:
+            self.best_loss_ = np.inf
         # A warm start with early stopping begins from the weights the previous
         # fit kept, those of best_validation_score_: they stay the ones to
         # restore unless an epoch of this fit beats that score.
@@ -494,111 +636,28 @@ class BaseBackprop(BaseEstimator):
         self._best_params = params.copy() if best is not None and np.isfinite(best) else None
         self._best_score_seen = best if self._best_params is not None else -np.inf
 
-        for _ in range(epochs):
-            epoch = self.n_iter_ + 1
-            tic = time.perf_counter()
-            snapshot[...] = params
-            progress = _ProgressBar(len(starts)) if self.verbose >= 2 and len(starts) > 1 else None
+        stopped = False
+        for _ in range(1 if incremental else self.max_iter):
+            recorded = False
             try:
-                if self.shuffle:
-                    self._rng.shuffle(order)
-                accumulated = 0.0
-                for b, start in enumerate(starts):
-                    stop = min(start + batch_size, n_samples)
-                    if self.shuffle:
-                        idx = order[start:stop]
-                        if dense:
-                            # mode="clip": the indices are a permutation, always valid;
-                            # the default mode="raise" copies through a buffer.
-                            X_batch = np.take(
-                                X, idx, axis=0, out=X_buf[: stop - start], mode="clip"
-                            )
-                        else:
-                            X_batch = X[idx]
-                        Y_batch = Y[idx]
-                        sw_batch = None if sample_weight is None else sample_weight[idx]
-                    else:
-                        X_batch, Y_batch = X[start:stop], Y[start:stop]
-                        sw_batch = None if sample_weight is None else sample_weight[start:stop]
-                    batch_weight = float(stop - start if sw_batch is None else sw_batch.sum())
-                    if batch_weight == 0:
-                        continue  # only zero-weight samples: nothing to learn from
-                    batch_loss = network.loss_and_grad(
-                        X_batch, Y_batch, self.coefs_, self.intercepts_,
-                        coef_grads, intercept_grads, self.alpha, sw_batch,
-                    )
-                    if not np.isfinite(batch_loss):
-                        self._diverged(params, snapshot, epoch)
-                    accumulated += batch_loss * batch_weight
-                    opt.step(params, grads)
-                    if progress is not None:
-                        progress.update(b + 1)
-                if _exploded(params):
-                    self._diverged(params, snapshot, epoch)
+                loss, seconds = self._train_epoch(batches, step)
+                recorded = True
+                stopped = self._end_epoch(loss, seconds, X.shape[0], params, validation, opt)
             except KeyboardInterrupt:
-                params[...] = snapshot
+                self._interrupted(step if not recorded else None)
+                stopped = True
+            except DivergenceError as exc:
+                if not (self.early_stopping and self._best_params is not None):
+                    raise
                 warnings.warn(
-                    f"Training interrupted by the user during epoch {epoch}; the model keeps "
-                    f"the weights of the last finished epoch ({epoch - 1}).",
+                    f"{exc} Early stopping keeps the weights of the best validation score "
+                    f"({self._best_score_seen:.6g}) instead.",
                     UserWarning,
                     stacklevel=4,
                 )
                 stopped = True
+            if stopped:
                 break
-
-            self.n_iter_ = epoch
-            self.t_ += n_samples
-            self.loss_ = accumulated / total_weight
-            self.loss_curve_.append(self.loss_)
-            val_score = None
-            if validation is not None:
-                val_score = self._validation_score(*validation)
-                if self.validation_scores_ is None:
-                    self.validation_scores_ = []
-                    self.best_validation_score_ = -np.inf
-                self.validation_scores_.append(val_score)
-            record = {
-                "epoch": epoch,
-                "loss": self.loss_,
-                "validation_score": val_score,
-                "learning_rate": opt.learning_rate,
-                "seconds": time.perf_counter() - tic,
-            }
-            self.history_.append(record)
-            if self.verbose:
-                line = f"Epoch {epoch}, loss = {self.loss_:.8f}"
-                if val_score is not None:
-                    line += f", validation score = {val_score:.6f}"
-                line += f", learning rate = {opt.learning_rate:.3g}, {record['seconds']:.3f}s"
-                print(line)
-
-            use_validation = self.early_stopping and val_score is not None
-            if val_score is not None:
-                self.best_validation_score_ = max(self.best_validation_score_, val_score)
-            self._update_no_improvement(val_score if use_validation else None, params)
-            if self.learning_rate == "invscaling" and self.solver == "sgd":
-                opt.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-            if any(bool(callback(self, record)) for callback in callbacks):
-                if self.verbose:
-                    print("A callback asked to stop training.")
-                stopped = True
-                break
-            if self._no_improvement_count > self.n_iter_no_change:
-                what = "Validation score" if use_validation else "Training loss"
-                msg = (
-                    f"{what} did not improve more than tol={self.tol} for "
-                    f"{self.n_iter_no_change} consecutive epochs."
-                )
-                if self.learning_rate == "adaptive" and self.solver == "sgd" and opt.learning_rate > 1e-6:
-                    opt.learning_rate /= 5.0
-                    self._no_improvement_count = 0
-                    if self.verbose:
-                        print(f"{msg} Setting learning rate to {opt.learning_rate:g}.")
-                else:
-                    if self.verbose:
-                        print(f"{msg} Stopping.")
-                    stopped = True
-                    break
         if not incremental and not stopped:
             warnings.warn(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
@@ -606,9 +665,104 @@ class BaseBackprop(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        if self.early_stopping and getattr(self, "_best_params", None) is not None and not incremental:
+        if self.early_stopping and self._best_params is not None and not incremental:
             params[...] = self._best_params
         self._best_params = None
+
+    def _train_epoch(self, batches, step) -> tuple[float, float]:
+        """One pass over the batches; returns the mean cost and the seconds it took.
+
+        On divergence or Ctrl-C the weights go back to where the epoch began.
+        """
+        tic = time.perf_counter()
+        step.begin_epoch()
+        show = self.verbose >= 2 and len(batches) > 1 and sys.stdout.isatty()
+        progress = _ProgressBar(len(batches)) if show else None
+        accumulated = 0.0
+        for b, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
+            batch_loss = step(X_batch, Y_batch, sw_batch)
+            if not np.isfinite(batch_loss):
+                self._diverged(step)
+            accumulated += batch_loss * batch_weight
+            if progress is not None:
+                progress.update(b + 1)
+        if _exploded(step.params):
+            self._diverged(step)
+        return accumulated / batches.total_weight, time.perf_counter() - tic
+
+    def _end_epoch(self, loss, seconds, n_samples, params, validation, opt) -> bool:
+        """Book-keeping after an epoch; returns True when training should stop."""
+        self.n_iter_ += 1
+        self.t_ += n_samples
+        record = self._record_epoch(loss, seconds, validation, opt.learning_rate)
+        if self.verbose:
+            self._print_epoch(record)
+        val_score = record["validation_score"]
+        use_validation = self.early_stopping and val_score is not None
+        self._update_no_improvement(val_score if use_validation else None, params)
+        if self.learning_rate == "invscaling" and self.solver == "sgd":
+            opt.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+        if self._callbacks_stop(record):
+            return True
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if use_validation else "Training loss"
+        msg = f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} consecutive epochs."
+        if self.learning_rate == "adaptive" and self.solver == "sgd" and opt.learning_rate > 1e-6:
+            opt.learning_rate /= 5.0
+            self._no_improvement_count = 0
+            if self.verbose:
+                print(f"{msg} Setting learning rate to {opt.learning_rate:g}.")
+            return False
+        if self.verbose:
+            print(f"{msg} Stopping.")
+        return True
+
+    def _record_epoch(self, loss, seconds, validation, learning_rate) -> dict:
+        """Append an epoch (or L-BFGS iteration) to the training record and return its entry."""
+        self.loss_ = float(loss)
+        self.loss_curve_.append(self.loss_)
+        val_score = None
+        if validation is not None:
+            val_score = self._validation_score(*validation)
+            self.validation_scores_.append(val_score)
+            self.best_validation_score_ = max(self.best_validation_score_, val_score)
+        record = {
+            "epoch": len(self.loss_curve_),
+            "loss": self.loss_,
+            "validation_score": val_score,
+            "learning_rate": learning_rate,
+            "seconds": seconds,
+        }
+        self.history_.append(record)
+        return record
+
+    def _print_epoch(self, record) -> None:
+        line = f"Iteration {self.n_iter_}, loss = {record['loss']:.8f}"
+        if record["validation_score"] is not None:
+            line += f", validation score = {record['validation_score']:.6f}"
+        if record["learning_rate"] is not None:
+            line += f", learning rate = {record['learning_rate']:.3g}"
+        print(f"{line}, {record['seconds']:.3f}s")
+
+    def _callbacks_stop(self, record) -> bool:
+        """Call the user's callbacks; True when one asks to stop."""
+        if not any(bool(callback(self, record)) for callback in self.callbacks or []):
+            return False
+        if self.verbose:
+            print("A callback asked to stop training.")
+        return True
+
+    def _interrupted(self, step) -> None:
+        """Ctrl-C: keep the weights of the last finished epoch (``step`` given: undo the current one)."""
+        if step is not None:
+            step.undo_epoch()
+        warnings.warn(
+            f"Training interrupted by the user after {self.n_iter_} finished epoch(s) of this "
+            "call; the model keeps the weights of the last finished epoch.",
+            UserWarning,
+            stacklevel=5,
+        )
 
     def _update_no_improvement(self, val_score, params) -> None:
         """Count epochs without improvement (of ``val_score`` if given, else of the loss)."""
@@ -621,21 +775,32 @@ class BaseBackprop(BaseEstimator):
             if val_score > best_before:
                 self._best_score_seen = val_score
                 self._best_params = params.copy()
+            return
+        if self.loss_ > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
         else:
-            if self.loss_ > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
+            self._no_improvement_count = 0
         self.best_loss_ = min(self.best_loss_, self.loss_)
 
-    def _diverged(self, params, snapshot, epoch):
-        params[...] = snapshot
+    def _diverged(self, step):
+        step.undo_epoch()
         raise DivergenceError(
-            f"Training diverged in epoch {epoch}: the cost or the weights became inf, NaN or "
-            f"larger than {WEIGHT_LIMIT:g} "
+            f"Training diverged in epoch {self.n_iter_ + 1}: the cost or the weights became "
+            f"inf, NaN or larger than {WEIGHT_LIMIT:g} "
             f"(learning_rate_init={self.learning_rate_init}). Use a smaller "
             "learning_rate_init, scale the inputs (e.g. StandardScaler), or use "
-            "solver='adam'. The model keeps the weights from before that epoch."
+            "solver='adam'. The estimator is left as it was before this call."
+        )
+
+    def _check_finite_outputs(self, X) -> None:
+        """Refuse to return a model whose outputs on its own training data are not finite."""
+        if self._network.outputs_finite(X, self.coefs_, self.intercepts_):
+            return
+        raise DivergenceError(
+            "Training produced weights whose outputs on the training data are inf or NaN "
+            "(some inputs are so large that the products overflow). Scale the inputs (e.g. "
+            "StandardScaler) or use a smaller learning_rate_init. The estimator is left as it "
+            "was before this call."
         )
 
     # ------------------------------------------------------------------ #
@@ -645,10 +810,13 @@ class BaseBackprop(BaseEstimator):
         network = self._network
         grads = np.empty_like(params)
         coef_grads, intercept_grads = network.unpack(grads)
-        callbacks = list(self.callbacks or [])
         start = params.copy()
         finished = params.copy()  # the iterate of the last finished iteration
         tic = [time.perf_counter()]
+        self.n_iter_ = 0
+        if self.best_loss_ is None:
+            self.best_loss_ = np.inf
+        stopped = [False]
 
         def cost_and_grad(x):
             params[...] = x
@@ -661,65 +829,43 @@ class BaseBackprop(BaseEstimator):
             return loss, grads.astype(np.float64)
 
         def on_iteration(intermediate_result):
-            self.n_iter_ += 1
-            self.loss_ = float(intermediate_result.fun)
-            self.loss_curve_.append(self.loss_)
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-            now = time.perf_counter()
-            record = {
-                "epoch": self.n_iter_,
-                "loss": self.loss_,
-                "validation_score": None,
-                "learning_rate": None,
-                "seconds": now - tic[0],
-            }
-            tic[0] = now
-            self.history_.append(record)
-            if self.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
             params[...] = intermediate_result.x
-            if validation is not None:
-                record["validation_score"] = self._validation_score(*validation)
-                if self.validation_scores_ is None:
-                    self.validation_scores_, self.best_validation_score_ = [], -np.inf
-                self.validation_scores_.append(record["validation_score"])
-                self.best_validation_score_ = max(
-                    self.best_validation_score_, record["validation_score"]
-                )
             finished[...] = intermediate_result.x
-            if any(bool(callback(self, record)) for callback in callbacks):
+            self.n_iter_ += 1
+            now = time.perf_counter()
+            record = self._record_epoch(intermediate_result.fun, now - tic[0], validation, None)
+            tic[0] = now
+            self.best_loss_ = min(self.best_loss_, self.loss_)
+            if self.verbose:
+                self._print_epoch(record)
+            if self._callbacks_stop(record):
+                stopped[0] = True
                 raise StopIteration
 
         try:
             result = minimize_lbfgs(
-                cost_and_grad, params, self.max_iter, self.max_fun, self.tol,
-                on_iteration,
+                cost_and_grad, params, self.max_iter, self.max_fun, self.tol, on_iteration
             )
         except KeyboardInterrupt:
-            warnings.warn(
-                "Training interrupted by the user; the model keeps the weights of the last "
-                "finished iteration.",
-                UserWarning,
-                stacklevel=4,
-            )
             # params may hold a line-search trial point of the unfinished iteration
             params[...] = finished
+            self._interrupted(None)
             return
         if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
             params[...] = start
             raise DivergenceError(
                 "L-BFGS diverged: the cost became inf or NaN. Scale the inputs (e.g. "
-                "StandardScaler) or increase alpha. The model keeps its starting weights."
+                "StandardScaler) or increase alpha. The estimator is left as it was before "
+                "this call."
             )
         params[...] = result.x
         self.loss_ = float(result.fun)
-        if not self.loss_curve_:
-            self.loss_curve_.append(self.loss_)
         self.best_loss_ = min(self.best_loss_, self.loss_)
-        if result.status == 1:  # iteration or evaluation limit reached
+        if result.status != 0 and not stopped[0]:
             warnings.warn(
-                f"lbfgs failed to converge after {result.nit} iterations "
-                f"({result.message}). Increase max_iter or max_fun, or scale the data.",
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
+                f"{result.status}: {result.message}). Increase max_iter or max_fun, or scale "
+                "the data.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -728,16 +874,31 @@ class BaseBackprop(BaseEstimator):
     # Prediction
     # ------------------------------------------------------------------ #
     def _forward_output(self, X) -> np.ndarray:
+        """The network's output for ``X`` after checking ``X`` (see :meth:`_raw_output`)."""
         check_is_fitted(self, "coefs_")
         X = self._validate_X(X, reset=False)
-        coefs, intercepts = self.coefs_, self.intercepts_
-        if coefs[0].dtype != X.dtype:
-            X = X.astype(coefs[0].dtype)
+        if self.coefs_[0].dtype != X.dtype:
+            X = X.astype(self.coefs_[0].dtype)
+        return self._raw_output(X)
+
+    def _raw_output(self, X) -> np.ndarray:
+        """The output layer for checked ``X``; subclasses may ask for it before its activation."""
         network = getattr(self, "_network", None)
-        if network is None:
-            units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
-            network = Network(units, canonical_name(self.activation), self.out_activation_, "squared_error")
-        return network.output(X, coefs, intercepts)
+        if network is None:  # coefs_ set by hand
+            units = [self.coefs_[0].shape[0]] + [W.shape[1] for W in self.coefs_]
+            network = Network(
+                units, canonical_name(self.activation), canonical_name(self.out_activation_),
+                "squared_error",
+            )
+        return network.output(X, self.coefs_, self.intercepts_, self._prediction_activation())
+
+    def _prediction_activation(self) -> str | None:
+        """The output activation predictions are computed with (None: the trained one)."""
+        return None
+
+    def _validation_score(self, X, y, sample_weight) -> float:
+        """The score of ``(X, y)``, already checked, without checking them again."""
+        return self._score_output(self._raw_output(X), y, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.validation import check_array, column_or_1d
 
 from . import _validation as v
+from ._activations import ACTIVATIONS
 from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit
 from ._docstrings import fill
 
@@ -36,9 +39,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         class; ``predict_proba`` then normalises each row to sum to 1.
         'softmax' on binary targets uses two output units.
 
-    loss : {{'auto', 'cross_entropy', 'squared_error'}}, default='auto'
-        Cost; 'auto' is cross-entropy. 'squared_error' is the classic
-        quadratic cost ``1/2 ||y - a||^2`` averaged over samples.
+    loss : {{'auto', 'cross_entropy', 'log_loss', 'squared_error'}}, default='auto'
+        Cost; 'auto' is cross-entropy. 'log_loss' is scikit-learn's name of
+        the same cost, an alias: ``loss_function_`` then reads
+        'cross_entropy'. 'squared_error' is the classic quadratic cost
+        ``1/2 ||y - a||^2`` averaged over samples.
 
 {training_parameters}
 
@@ -90,6 +95,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     _parameter_rules = {
         **PARAMETER_RULES,
         "output_activation": v.options("auto", "softmax", "sigmoid"),
+        "loss": v.options("auto", "cross_entropy", "log_loss", "squared_error"),
         "class_weight": v.class_weight,
     }
     _y_numeric = False
@@ -169,48 +175,106 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first_call:
-            binarizer = LabelBinarizer()
-            binarizer.fit(y if classes is None else np.asarray(classes))
-            if len(binarizer.classes_) < 2:
-                raise ValueError(
-                    f"The classifier needs samples of at least 2 classes in the data, but the "
-                    f"data contain only one class: {binarizer.classes_[0]!r}."
-                )
-            if classes is not None and binarizer.y_type_ != "multilabel-indicator":
-                self._check_known_labels(y, binarizer.classes_)
-            self._label_binarizer = binarizer
-            self.classes_ = binarizer.classes_
+            self._learn_classes(y, classes)
         else:
-            binarizer = self._label_binarizer
-            if classes is not None and not np.array_equal(np.asarray(classes), self.classes_):
+            self._check_classes(y, classes)
+        return self._indicator(y)
+
+    def _learn_classes(self, y, classes) -> None:
+        """Set ``classes_`` from ``y`` (or from ``classes``, for partial_fit)."""
+        multilabel = type_of_target(y) == "multilabel-indicator"
+        binarizer = LabelBinarizer().fit(y if classes is None or multilabel else np.asarray(classes))
+        if multilabel and classes is not None:
+            if unique_labels(classes).tolist() != binarizer.classes_.tolist():
                 raise ValueError(
-                    f"`classes`={list(classes)!r} differs from the classes of the previous "
-                    f"partial_fit calls, {list(self.classes_)!r}."
+                    f"For multilabel targets `classes` must be the label indices "
+                    f"{binarizer.classes_.tolist()} (one per column of y); got "
+                    f"{np.asarray(classes).tolist()}."
                 )
-            if binarizer.y_type_ == "multilabel-indicator":
-                if y.ndim != 2 or y.shape[1] != len(self.classes_):
-                    raise ValueError(
-                        f"The model was fitted on {len(self.classes_)} labels (multilabel); "
-                        f"got targets of shape {y.shape}."
-                    )
-            else:
-                self._check_known_labels(y, self.classes_)
-        if binarizer.y_type_ == "multilabel-indicator" and y.ndim == 1:
-            raise ValueError("The model was fitted on multilabel targets; got 1-D targets.")
-        Y = binarizer.transform(y)
-        if Y.shape[1] == 1 and self._resolve_output()[0] == "softmax":
-            Y = np.hstack([1 - Y, Y])
-        return Y
+        if len(binarizer.classes_) < 2:
+            raise ValueError(
+                f"The classifier needs samples of at least 2 classes in the data, but the "
+                f"data contain only one class: {binarizer.classes_[0]!r}."
+            )
+        if classes is not None and not multilabel:
+            self._check_known_labels(y, binarizer.classes_, "y")
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
+
+    def _check_classes(self, y, classes) -> None:
+        """Check a later call's targets (and ``classes``) against ``classes_``."""
+        if classes is not None and unique_labels(classes).tolist() != self.classes_.tolist():
+            raise ValueError(
+                f"`classes`={np.asarray(classes).tolist()} differs from the classes of the "
+                f"first partial_fit call, {self.classes_.tolist()}."
+            )
+        multilabel_model = self._label_binarizer.y_type_ == "multilabel-indicator"
+        if multilabel_model and (y.ndim != 2 or y.shape[1] != len(self.classes_)):
+            raise ValueError(
+                f"The model was fitted on {len(self.classes_)} labels (multilabel); got targets "
+                f"of shape {y.shape}."
+            )
+        if not multilabel_model and y.ndim != 1:
+            raise ValueError(
+                "The model was fitted on single-label targets; got a label-indicator matrix "
+                f"of shape {y.shape}."
+            )
+        if not multilabel_model:
+            self._check_known_labels(y, self.classes_, "y")
+
+    def _check_warm_start_targets(self, y) -> None:
+        labels = unique_labels(y)
+        if set(labels.tolist()) != set(self.classes_.tolist()):
+            raise ValueError(
+                "warm_start can only be used where `y` has the same classes as in the "
+                f"previous call to fit. Previously got {self.classes_}, `y` has {labels}"
+            )
 
     @staticmethod
-    def _check_known_labels(y, classes):
+    def _check_known_labels(y, classes, name: str) -> None:
         unseen = np.setdiff1d(np.unique(y), classes)
         if unseen.size:
             raise ValueError(
-                f"y contains labels {list(unseen)!r} that are not in classes "
-                f"{list(classes)!r}. Pass every label through `classes` on the first "
-                "partial_fit call."
+                f"{name} contains labels {unseen.tolist()!r} that are not in classes "
+                f"{classes.tolist()!r}. Pass every label through `classes` on the first "
+                "partial_fit call (or fit on data that contains them)."
             )
+
+    def _indicator(self, y) -> np.ndarray:
+        """The targets as a boolean matrix, one column per output unit.
+
+        Booleans take an eighth of the memory of floats; the network's
+        arithmetic reads them as 0 and 1.
+        """
+        kind = self._label_binarizer.y_type_
+        if kind == "multilabel-indicator":
+            Y = (y.toarray() if sp.issparse(y) else np.asarray(y)) != 0
+        else:
+            codes = np.searchsorted(self.classes_, y)
+            if kind == "binary":
+                Y = (codes == 1)[:, np.newaxis]
+            else:
+                Y = np.zeros((codes.shape[0], len(self.classes_)), dtype=bool)
+                Y[np.arange(codes.shape[0]), codes] = True
+        if Y.shape[1] == 1 and self._resolve_output()[0] == "softmax":
+            Y = np.hstack([~Y, Y])
+        return Y
+
+    def _check_validation_targets(self, y_val):
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
+                raise ValueError(
+                    f"y_val must be a label-indicator matrix with {len(self.classes_)} columns "
+                    f"like y; got shape {y_val.shape}."
+                )
+            return y_val
+        if y_val.ndim != 1:
+            raise ValueError(f"y_val must be 1-D like y; got shape {y_val.shape}.")
+        self._check_known_labels(y_val, self.classes_, "y_val")
+        return y_val
 
     def _resolve_output(self):
         kind = self._label_binarizer.y_type_
@@ -222,7 +286,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
                 "output_activation='softmax' cannot model multilabel targets (its outputs sum "
                 "to 1); use 'sigmoid' or 'auto'."
             )
-        loss = "cross_entropy" if self.loss == "auto" else self.loss
+        loss = "cross_entropy" if self.loss in ("auto", "log_loss") else self.loss
         return out, loss
 
     def _target_weights(self, y):
@@ -263,8 +327,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Every label the model will see; required on the first call (for
             multilabel targets the label indices are taken from ``y``).
 
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in the cost.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Weight of each sample in the cost (finite, >= 0, not all zero).
 
         Returns
         -------
@@ -295,15 +359,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Probability of each class (rows sum to 1), or of each label for
             multilabel targets.
         """
-        out = self._forward_output(X)
-        kind = self._label_binarizer.y_type_
-        if out.shape[1] == 1:
-            return np.hstack([1 - out, out])
-        if kind == "multiclass" and self.out_activation_ == "sigmoid":
-            total = out.sum(axis=1, keepdims=True)
-            np.maximum(total, np.finfo(out.dtype).tiny, out=total)
-            out /= total
-        return out
+        return self._proba_from_output(self._forward_output(X))
 
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``.
@@ -334,12 +390,38 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels, or a label-indicator matrix for multilabel targets.
         """
-        out = self._forward_output(X)
+        return self._labels_from_output(self._forward_output(X))
+
+    def _sigmoid_multiclass(self) -> bool:
+        """One sigmoid unit per class of a single-label problem (the classic network)."""
+        return self._label_binarizer.y_type_ == "multiclass" and self.out_activation_ == "logistic"
+
+    def _prediction_activation(self):
+        # Several sigmoid units for one label: work from the pre-activations,
+        # which stay informative where every sigmoid rounds to 0 or to 1.
+        return "identity" if self._sigmoid_multiclass() else None
+
+    def _proba_from_output(self, out: np.ndarray) -> np.ndarray:
+        if out.shape[1] == 1:
+            return np.hstack([1 - out, out])
+        if self._sigmoid_multiclass():
+            # sigmoid(z_k) / sum_j sigmoid(z_j), through log sigmoid(z) =
+            # -log(1 + exp(-z)) and a softmax of those: rows sum to 1 even
+            # where every sigmoid underflows to 0.
+            np.logaddexp(0.0, -out, out=out)
+            np.negative(out, out=out)
+            ACTIVATIONS["softmax"][0](out)
+        return out
+
+    def _labels_from_output(self, out: np.ndarray) -> np.ndarray:
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             return (out > 0.5).astype(int)
         if out.shape[1] == 1:
             return self.classes_[(out[:, 0] > 0.5).astype(int)]
         return self.classes_[np.argmax(out, axis=1)]
+
+    def _score_output(self, out, y, sample_weight) -> float:
+        return float(accuracy_score(y, self._labels_from_output(out), sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -51,8 +51,10 @@ TRAINING_PARAMETERS = """\
         consecutive epochs. For 'lbfgs' it is the gradient tolerance.
 
     verbose : bool or int, default=False
-        1 prints one line per epoch (loss, validation score, learning rate,
-        seconds); 2 also draws a progress bar within each epoch.
+        1 prints one line per epoch, ``Iteration N, loss = ...`` as
+        scikit-learn's, followed by the validation score, learning rate and
+        seconds; 2 also draws a progress bar within each epoch when the
+        output is a terminal.
 
     warm_start : bool, default=False
         Start ``fit`` from the weights of the previous fit instead of new ones.
@@ -80,8 +82,9 @@ TRAINING_PARAMETERS = """\
     epsilon : float, default=1e-8
         Numerical-stability constant of Adam.
 
-    n_iter_no_change : int, default=10
-        Epochs without improvement of at least ``tol`` before stopping.
+    n_iter_no_change : int or np.inf, default=10
+        Epochs without improvement of at least ``tol`` before stopping;
+        ``np.inf`` switches this stop off.
 
     max_fun : int, default=15000
         Maximum number of cost evaluations of 'lbfgs'.
@@ -113,8 +116,9 @@ COMMON_ATTRIBUTES = """\
     loss_ : float
         Training cost of the last epoch, penalty included.
 
-    best_loss_ : float
-        Smallest training cost seen.
+    best_loss_ : float or None
+        Smallest training cost seen; None with ``early_stopping=True`` (the
+        validation score decides then), as in scikit-learn.
 
     loss_curve_ : list of float
         Training cost after each epoch (or L-BFGS iteration).
@@ -148,10 +152,10 @@ COMMON_ATTRIBUTES = """\
         Feature names seen during fit, when ``X`` has string column names.
 
     n_iter_ : int
-        Epochs (or L-BFGS iterations) run since the weights were initialised,
-        so that it matches ``len(loss_curve_)``. Unlike scikit-learn, which
-        counts only the last call, it keeps counting across ``partial_fit``
-        calls and warm starts.
+        Epochs (or L-BFGS iterations) run by the last call, as in
+        scikit-learn: a warm-started ``fit`` reports its own epochs and
+        ``partial_fit`` sets 1. ``len(loss_curve_)`` counts every epoch since
+        the weights were initialised.
 
     n_layers_ : int
         Number of layers, input and output included.
@@ -160,21 +164,12 @@ COMMON_ATTRIBUTES = """\
         Number of output units.
 
     out_activation_ : str
-        Output activation used.
+        Output activation used, under scikit-learn's names where it has one:
+        'logistic' (a sigmoid unit), 'softmax', 'identity', 'exp' (Poisson);
+        otherwise our own ('tanh').
 
     loss_function_ : str
-        Cost used: 'squared_error' or 'cross_entropy'."""
-
-FIT_PARAMETERS = """\
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; float32 stays float32, sparse CSR/CSC is not densified.
-
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in the cost; None gives every sample weight 1."""
-
+        Cost used: 'squared_error', 'cross_entropy' or 'poisson'."""
 
 def fill(template: str) -> str:
     """Substitute the shared fragments into a docstring template."""
@@ -182,5 +177,4 @@ def fill(template: str) -> str:
         head_parameters=HEAD_PARAMETERS,
         training_parameters=TRAINING_PARAMETERS,
         common_attributes=COMMON_ATTRIBUTES,
-        fit_parameters=FIT_PARAMETERS,
     )

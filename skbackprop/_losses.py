@@ -11,32 +11,43 @@ one unless the caller passes sample weights, and ``W = sum_i w_i``:
   a_ik``; with sigmoid outputs, ``-(1/W) sum_i w_i sum_k [y_ik log a_ik + (1 -
   y_ik) log(1 - a_ik)]``. Probabilities are clipped to ``[eps, 1 - eps]`` before
   the logarithm so that ``log(0)`` never reaches the user.
+- ``poisson``: the half Poisson deviance, ``(1/W) sum_i w_i sum_k [y_ik log(y_ik
+  / a_ik) - y_ik + a_ik]`` with ``0 log 0 = 0``, for an exponential output
+  (scikit-learn's MLPRegressor computes the same). Outputs are floored at the
+  smallest normal float before the logarithm, so an output that underflowed to
+  0 gives a large finite cost. An output at the cap of the exponential
+  (``exp_limit``, about the square root of the largest float) makes the cost
+  infinite and the delta zero: the fit has diverged, and the gradient of such
+  outputs could overflow in the optimizer.
 
 The output delta is ``dC/dZ_L``, already divided by ``W``. For the matched
 pairs (softmax + cross-entropy, sigmoid + cross-entropy, identity + squared
-error) it fuses to ``(A - Y) w / W``: the derivative of the output activation
-cancels against the derivative of the cost. Every other pair multiplies
-``dC/dA`` by the output activation's derivative (a Jacobian-vector product for
-softmax).
+error, exp + Poisson: each a canonical link) it fuses to ``(A - Y) w / W``:
+the derivative of the output activation cancels against the derivative of
+the cost. Every other pair multiplies ``dC/dA`` by the output activation's
+derivative (a Jacobian-vector product for softmax).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import xlogy
 
-from ._activations import ACTIVATIONS
+from ._activations import ACTIVATIONS, exp_limit
 
 #: (output activation, loss) pairs whose output delta is simply ``A - Y``.
 FUSED = {
     ("identity", "squared_error"),
     ("sigmoid", "cross_entropy"),
     ("softmax", "cross_entropy"),
+    ("exp", "poisson"),
 }
 
 #: Output activations each loss accepts.
 LOSS_OUTPUTS = {
-    "squared_error": ("identity", "sigmoid", "tanh", "softmax"),
+    "squared_error": ("identity", "sigmoid", "tanh", "softmax", "exp"),
     "cross_entropy": ("sigmoid", "softmax"),
+    "poisson": ("exp",),
 }
 
 
@@ -80,6 +91,29 @@ def _cross_entropy_sum(
     return -_weighted_sum(np.einsum("ij,ij->i", Y, P), sample_weight)
 
 
+def _poisson_sum(
+    Y: np.ndarray, A: np.ndarray, sample_weight: np.ndarray | None, work: np.ndarray
+) -> float:
+    """``sum_i w_i sum_k [y log(y/a) - y + a]`` (``0 log 0 = 0``), using ``work`` as scratch.
+
+    The per-element term is split as ``(y log y - y + a) - y log a`` so that one
+    buffer holds each part in turn: no temporary the size of ``A``. ``a`` is
+    floored at the smallest normal float before the logarithm.
+    """
+    xlogy(Y, Y, out=work)
+    work -= Y
+    work += A
+    if sample_weight is None:
+        first = float(work.sum())
+    else:
+        first = _weighted_sum(work.sum(axis=1), sample_weight)
+    np.maximum(A, np.finfo(A.dtype).tiny, out=work)
+    np.log(work, out=work)
+    if sample_weight is None:
+        return first - float(np.vdot(Y, work))
+    return first - _weighted_sum(np.einsum("ij,ij->i", Y, work), sample_weight)
+
+
 def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None) -> float:
     """``1/2 sum_i w_i ||diff_i||^2``."""
     if sample_weight is None:
@@ -103,8 +137,9 @@ def _finish_delta(
     """Turn ``out = A - Y`` into the output delta, in place.
 
     For squared error ``dC/dA = A - Y``; for the fused pairs ``dC/dZ = A - Y``
-    too. Otherwise (general path) ``dC/dZ = dC/dA (.) f'(Z)``. Then each row is
-    scaled by its weight over ``weight_sum``.
+    too (the Poisson cost always takes this path: its one output, exp, is its
+    canonical link). Otherwise (general path) ``dC/dZ = dC/dA (.) f'(Z)``.
+    Then each row is scaled by its weight over ``weight_sum``.
     """
     if (out_activation, loss) not in FUSED:
         ACTIVATIONS[out_activation][1](A, out)
@@ -155,6 +190,12 @@ def loss_and_output_delta(
     if loss == "squared_error":
         np.subtract(A, Y, out=out)
         value = _squared_sum(out, sample_weight)
+    elif loss == "poisson":
+        if A.size and not A.max() < exp_limit(A.dtype):  # saturated (or NaN): diverged
+            out.fill(0)
+            return np.inf
+        value = _poisson_sum(Y, A, sample_weight, out)
+        np.subtract(A, Y, out=out)
     else:
         value = _cross_entropy_sum(out_activation, Y, A, sample_weight, out)
         np.subtract(A, Y, out=out)

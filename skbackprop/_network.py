@@ -42,6 +42,9 @@ from ._losses import _total_weight, loss_and_output_delta
 
 Params = list[np.ndarray]
 
+#: Activations whose outputs lie in [-1, 1].
+BOUNDED = ("sigmoid", "tanh")
+
 #: Batches with more rows than this are processed in blocks of this many rows.
 CHUNK_ROWS = 2048
 
@@ -161,7 +164,7 @@ class Network:
         Hidden activation (a key of ``ACTIVATIONS``).
     out_activation : str
         Output activation.
-    loss : {'squared_error', 'cross_entropy'}
+    loss : {'squared_error', 'cross_entropy', 'poisson'}
         The cost.
     """
 
@@ -293,17 +296,19 @@ class Network:
         coefs: Sequence[np.ndarray],
         intercepts: Sequence[np.ndarray],
         activations: list[np.ndarray] | None = None,
+        out_activation: str | None = None,
     ) -> list[np.ndarray]:
         """Forward pass. Returns ``[A1, ..., AL]`` (``A0 = X`` is not copied).
 
         ``activations`` are buffers to write into; new arrays are allocated when
-        None.
+        None. ``out_activation`` replaces the output activation (``'identity'``
+        gives the output layer's pre-activation ``Z_L``).
         """
         dtype = coefs[0].dtype
         if activations is None:
             activations = [np.empty((X.shape[0], u), dtype=dtype) for u in self.layer_units[1:]]
         hidden = ACTIVATIONS[self.activation][0]
-        output = ACTIVATIONS[self.out_activation][0]
+        output = ACTIVATIONS[out_activation or self.out_activation][0]
         last = len(coefs) - 1
         A = X
         for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
@@ -317,13 +322,19 @@ class Network:
             A = Z
         return activations
 
-    def output(self, X, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray]) -> np.ndarray:
+    def output(
+        self,
+        X,
+        coefs: Sequence[np.ndarray],
+        intercepts: Sequence[np.ndarray],
+        out_activation: str | None = None,
+    ) -> np.ndarray:
         """The network's output ``A_L`` for ``X``, computed in blocks of rows.
 
         Only the output is allocated in full; the hidden layers live in
         buffers of at most ``CHUNK_ROWS`` rows, so memory does not grow with
         the hidden sizes times ``n_samples`` and the element-wise work stays
-        in cache.
+        in cache. ``out_activation`` is as in :meth:`forward`.
         """
         dtype = coefs[0].dtype
         n = X.shape[0]
@@ -331,13 +342,38 @@ class Network:
         chunk = _chunk_rows(X)
         if chunk >= n:
             buffers = [np.empty((n, u), dtype=dtype) for u in self.layer_units[1:-1]]
-            return self.forward(X, coefs, intercepts, [*buffers, out])[-1]
+            return self.forward(X, coefs, intercepts, [*buffers, out], out_activation)[-1]
         buffers = [np.empty((chunk, u), dtype=dtype) for u in self.layer_units[1:-1]]
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
             rows = stop - start
-            self.forward(X[start:stop], coefs, intercepts, [b[:rows] for b in buffers] + [out[start:stop]])
+            self.forward(
+                X[start:stop], coefs, intercepts, [b[:rows] for b in buffers] + [out[start:stop]],
+                out_activation,
+            )
         return out
+
+    def outputs_finite(self, X, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray]) -> bool:
+        """Whether the outputs for every row of ``X`` (finite inputs) are finite.
+
+        Usually decided without a forward pass, from a bound on the
+        pre-activations: ``|Z_l| <= fan_in * max|W_l| * max|A_(l-1)| + max|b_l|``,
+        where sigmoid and tanh units bring the bound back to 1. Only when the
+        bound comes near overflow are the outputs computed and looked at.
+        """
+        dtype = coefs[0].dtype
+        data = X.data if sp.issparse(X) else X
+        bound = float(np.abs(data).max(initial=0.0))
+        for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            scale = float(np.abs(W).max(initial=0.0))
+            bound = W.shape[0] * scale * bound + float(np.abs(b).max(initial=0.0))
+            if i < len(coefs) - 1 and self.activation in BOUNDED:
+                bound = min(bound, 1.0)
+        # Every output activation is finite where its input is (exp caps it).
+        if np.isfinite(bound) and bound < np.finfo(dtype).max / 16:
+            return True
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite(self.output(X, coefs, intercepts)).all())
 
     def loss_and_grad(
         self,

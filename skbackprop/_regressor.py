@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_array, column_or_1d
 
 from . import _validation as v
 from ._activations import OUTPUT_RANGES
@@ -16,22 +19,37 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         """Multi-layer network regressor trained by backpropagation.
 
     A drop-in for scikit-learn's ``MLPRegressor`` with the same parameter and
-    attribute names, plus bounded output layers (sigmoid, tanh), the
-    cross-entropy cost for targets in ``[0, 1]``, more hidden activations,
-    explicit starting weights, sample weights, an explicit validation set and
-    epoch callbacks.
+    attribute names (its squared-error and Poisson costs included), plus
+    bounded output layers (sigmoid, tanh), the cross-entropy cost for targets
+    in ``[0, 1]``, more hidden activations, explicit starting weights, sample
+    weights, an explicit validation set and epoch callbacks.
 
     Parameters
     ----------
 {head_parameters}
 
-    output_activation : {{'auto', 'identity', 'sigmoid', 'tanh'}}, default='auto'
-        Output units; 'auto' is 'identity'. 'sigmoid' needs targets in
-        ``[0, 1]`` and 'tanh' targets in ``[-1, 1]``.
+    output_activation : {{'auto', 'identity', 'sigmoid', 'tanh', 'exp'}}, default='auto'
+        Output units. 'auto' follows ``loss``: 'identity' for the squared
+        error, 'exp' for the Poisson cost and 'sigmoid' for the cross-entropy.
+        'sigmoid' needs targets in ``[0, 1]``, 'tanh' targets in ``[-1, 1]``
+        and 'exp' targets ``>= 0``.
 
-    loss : {{'auto', 'squared_error', 'cross_entropy'}}, default='auto'
-        Cost; 'auto' is the squared error ``1/2 ||y - a||^2`` averaged over
-        samples. 'cross_entropy' needs ``output_activation='sigmoid'``.
+    loss : {{'squared_error', 'poisson', 'cross_entropy', 'log_loss'}}, \
+default='squared_error'
+        Cost, averaged over the samples (their weights, if any) and summed
+        over the outputs:
+
+        - 'squared_error': ``1/2 ||y - a||^2``.
+        - 'poisson': the half Poisson deviance
+          ``sum_k [y_k log(y_k / a_k) - y_k + a_k]``, as scikit-learn's
+          ``MLPRegressor(loss='poisson')``, for counts and other
+          non-negative targets whose variance grows with their mean. It needs
+          the exponential output ('exp', the log link) and targets ``>= 0``.
+        - 'cross_entropy': the binary cross-entropy of each output, for
+          targets in ``[0, 1]`` such as proportions. It needs
+          ``output_activation='sigmoid'``.
+        - 'log_loss': scikit-learn's name of the cross-entropy, an alias;
+          ``loss_function_`` then reads 'cross_entropy'.
 
 {training_parameters}
 
@@ -48,7 +66,11 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
     -----
     scikit-learn's squared loss divides by the number of outputs as well; with
     one output the reported losses agree, and with several ours is that many
-    times larger. The gradients, and so the training, are the same.
+    times larger. The gradients, and so the training, are the same. The
+    Poisson cost is scikit-learn's in every case.
+
+    A target ``y`` of shape ``(n_samples, 1)`` is treated as 1-D, with a
+    ``DataConversionWarning``, as in scikit-learn.
 
     Examples
     --------
@@ -65,29 +87,110 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
 
     _parameter_rules = {
         **PARAMETER_RULES,
-        "output_activation": v.options("auto", "identity", "sigmoid", "tanh"),
+        "output_activation": v.options("auto", "identity", "sigmoid", "tanh", "exp"),
+        "loss": v.options("squared_error", "poisson", "cross_entropy", "log_loss"),
     }
     _y_numeric = True
 
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        output_activation="auto",
+        loss="squared_error",
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        weight_init="auto",
+        coefs_init=None,
+        intercepts_init=None,
+        callbacks=None,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+            weight_init=weight_init,
+            coefs_init=coefs_init,
+            intercepts_init=intercepts_init,
+            callbacks=callbacks,
+        )
+
     def _encode_targets(self, y, *, first_call, classes=None):
+        if y.ndim == 2 and y.shape[1] == 1:
+            # As MLPRegressor: warn, and fit (and predict) one output.
+            y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if not first_call and Y.shape[1] != self.n_outputs_:
             raise ValueError(
                 f"The model was fitted on {self.n_outputs_} target(s); got {Y.shape[1]}."
             )
-        out, _ = self._resolve_output()
+        out, loss = self._resolve_output()
+        if loss == "poisson" and Y.size and Y.min() < 0:
+            raise ValueError(
+                f"loss='poisson' needs non-negative targets (counts, rates, amounts), but y "
+                f"has values down to {Y.min():g}. Use loss='squared_error' for targets that "
+                "can be negative."
+            )
         low, high = OUTPUT_RANGES[out]
         if Y.size and (Y.min() < low or Y.max() > high):
+            other = (
+                "output_activation='identity'" if loss == "squared_error"
+                else "loss='squared_error'"
+            )
             raise ValueError(
                 f"output_activation={out!r} produces values in [{low}, {high}] but the targets "
                 f"range over [{Y.min():g}, {Y.max():g}]. Rescale y (e.g. with MinMaxScaler) "
-                "or use output_activation='identity'."
+                f"or use {other}."
             )
         return Y
 
     def _resolve_output(self):
-        out = "identity" if self.output_activation == "auto" else self.output_activation
-        loss = "squared_error" if self.loss == "auto" else self.loss
+        loss = "cross_entropy" if self.loss == "log_loss" else self.loss
+        out = self.output_activation
+        if out == "auto":
+            out = {"poisson": "exp", "cross_entropy": "sigmoid"}.get(loss, "identity")
         return out, loss
 
     @available_if(_check_partial_fit)
@@ -102,8 +205,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Its targets.
 
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each sample in the cost.
+        sample_weight : float or array-like of shape (n_samples,), default=None
+            Weight of each sample in the cost (finite, >= 0, not all zero).
 
         Returns
         -------
@@ -127,6 +230,25 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         """
         out = self._forward_output(X)
         return out[:, 0].copy() if out.shape[1] == 1 else out
+
+    def _check_validation_targets(self, y_val):
+        try:
+            y_val = check_array(y_val, ensure_2d=False, dtype=np.float64, input_name="y_val")
+        except ValueError as exc:
+            raise ValueError(f"y_val must hold finite numeric targets like y: {exc}") from exc
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        n_targets = 1 if y_val.ndim == 1 else y_val.shape[1]
+        if n_targets != self.n_outputs_:
+            raise ValueError(
+                f"y_val has {n_targets} target(s) per sample; the model has "
+                f"{self.n_outputs_} output(s), as y."
+            )
+        return y_val
+
+    def _score_output(self, out, y, sample_weight) -> float:
+        pred = out[:, 0] if out.shape[1] == 1 else out
+        return float(r2_score(y, pred, sample_weight=sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -81,6 +81,14 @@ def any_of(*rules):
     return check
 
 
+def infinity(name, value):
+    """Rule: ``numpy.inf`` (a stop criterion switched off)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        _fail(name, value, "numpy.inf", TypeError)
+    if value != np.inf:
+        _fail(name, value, "numpy.inf")
+
+
 def layer_sizes(name, value):
     """Rule: an int or a sequence of positive ints (possibly empty)."""
     sizes = [value] if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
@@ -130,36 +138,62 @@ def callbacks(name, value):
 
 
 def class_weight(name, value):
-    """Rule: None, 'balanced' or a dict."""
-    if value is not None and value != "balanced" and not isinstance(value, dict):
+    """Rule: None, 'balanced' or a dict of finite, non-negative weights."""
+    if value is None or (isinstance(value, str) and value == "balanced"):
+        return
+    if not isinstance(value, dict):
         _fail(name, value, "None, 'balanced' or a dict {class label: weight}")
+    for label, weight in value.items():
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not np.isfinite(weight)
+            or weight < 0
+        ):
+            _fail(
+                name,
+                value,
+                f"a finite weight >= 0 for every class (class {label!r} has {weight!r})",
+            )
 
 
 def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
-    """Validate ``sample_weight`` and return a new float array (never the caller's).
+    """Validate ``sample_weight`` (an array or a scalar) and return a new float array.
+
+    A scalar is checked like an array of that value; the result is never the
+    caller's array.
 
     Raises
     ------
     ValueError
-        On a wrong shape, NaN/inf, negative weights or weights that sum to zero.
+        On a wrong shape, NaN/inf, negative weights or weights that are all zero.
     """
     if sample_weight is None:
         return None
-    if isinstance(sample_weight, numbers.Number):
-        return np.full(n_samples, sample_weight, dtype=dtype)
-    sw = np.array(sample_weight, dtype=dtype)
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        sw = np.full(n_samples, sample_weight, dtype=dtype)
+    else:
+        sw = np.array(sample_weight, dtype=dtype)
     if sw.ndim != 1 or sw.shape[0] != n_samples:
         raise ValueError(
-            f"sample_weight must be a 1-D array of length n_samples={n_samples}; "
+            f"sample_weight must be a scalar or a 1-D array of length n_samples={n_samples}; "
             f"got shape {sw.shape}."
         )
     if not np.all(np.isfinite(sw)):
         raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
     if np.any(sw < 0):
         raise ValueError("sample_weight has negative values; weights must be >= 0.")
-    if n_samples and not sw.sum() > 0:
-        raise ValueError("sample_weight sums to zero; at least one sample needs a positive weight.")
+    check_some_weight(sw, "sample_weight is zero for every sample")
     return sw
+
+
+def check_some_weight(weights: np.ndarray, what: str) -> None:
+    """Raise scikit-learn's error for weights that are all zero (``what`` says whose)."""
+    if weights.shape[0] and not weights.sum() > 0:
+        raise ValueError(
+            f"Sample weights must contain at least one non-zero number: {what}. "
+            "Give at least one sample a positive weight."
+        )
 
 
 def check_initial_weights(coefs_init, intercepts_init, coef_shapes: Sequence[tuple]) -> None:

@@ -6,6 +6,7 @@ squared error; tanh outputs for the regressor. Sizes are kept small so the
 whole module runs in seconds; every check still trains the real network.
 """
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbackprop import BackpropClassifier, BackpropRegressor
@@ -32,6 +33,9 @@ ESTIMATORS = [
 ]
 
 
+# The checks train small networks for a few epochs: a ConvergenceWarning is the
+# expected outcome there (checks about warnings record their own).
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: {})
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

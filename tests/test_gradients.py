@@ -6,15 +6,26 @@
   every hidden activation x output activation x accepted loss, with and
   without the L2 penalty and sample weights (DESIGN.md, oracle 3).
 - The fused output deltas equal the general chain ``dC/dA (.) f'(Z)``.
+- The half Poisson deviance of an exponential output equals its formula, term
+  by term, with ``0 log 0 = 0``, and stays finite and silent where the output
+  underflows to 0 or saturates.
 """
 
 import itertools
+import math
+import warnings
 
 import numpy as np
 import pytest
 
-from skbackprop._activations import ACTIVATIONS, HIDDEN_ACTIVATIONS, LEAKY_SLOPE
-from skbackprop._losses import FUSED, LOSS_OUTPUTS, output_delta
+from skbackprop._activations import (
+    ACTIVATIONS,
+    HIDDEN_ACTIVATIONS,
+    LEAKY_SLOPE,
+    OUTPUT_RANGES,
+    exp_limit,
+)
+from skbackprop._losses import FUSED, LOSS_OUTPUTS, loss_and_output_delta, output_delta
 from skbackprop._network import Network, loss_and_grad
 
 COMBINATIONS = [
@@ -43,6 +54,8 @@ def act(name, z):
     if name == "softmax":
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
+    if name == "exp":
+        return np.exp(z)
     raise AssertionError(name)
 
 
@@ -65,6 +78,10 @@ def reference_cost(X, Y, coefs, intercepts, hidden, out, loss, alpha=0.0, sample
     total = w.sum()
     if loss == "squared_error":
         per_sample = 0.5 * np.sum((Y - P) ** 2, axis=1)
+    elif loss == "poisson":
+        # Half Poisson deviance; y log(y / p) is 0 where y is 0.
+        safe_y = np.where(Y > 0, Y, 1.0)
+        per_sample = np.sum(np.where(Y > 0, Y * np.log(safe_y / P), 0.0) - Y + P, axis=1)
     elif out == "softmax":
         per_sample = -np.sum(Y * np.log(P), axis=1)
     else:
@@ -77,6 +94,10 @@ def reference_cost(X, Y, coefs, intercepts, hidden, out, loss, alpha=0.0, sample
 # Problems
 # --------------------------------------------------------------------------- #
 def make_targets(rng, m, n_out, out, loss):
+    if loss == "poisson":
+        return rng.poisson(1.5, (m, n_out)).astype(float)  # counts, zeros included
+    if out == "exp":
+        return rng.uniform(0.0, 3.0, (m, n_out))
     if loss == "cross_entropy" and out == "softmax":
         return np.eye(n_out)[rng.integers(0, n_out, m)]
     if loss == "cross_entropy":
@@ -156,15 +177,17 @@ def check_gradient(X, Y, coefs, intercepts, hidden, out, loss, alpha, sample_wei
 # Tests
 # --------------------------------------------------------------------------- #
 def test_every_combination_is_covered():
-    assert len(COMBINATIONS) == len(HIDDEN_ACTIVATIONS) * 6
+    assert len(COMBINATIONS) == len(HIDDEN_ACTIVATIONS) * 8
     assert set(HIDDEN_ACTIVATIONS) == {"identity", "sigmoid", "tanh", "relu", "leaky_relu"}
     assert set(OUTPUT_LOSS) == {
         ("identity", "squared_error"),
         ("sigmoid", "squared_error"),
         ("tanh", "squared_error"),
         ("softmax", "squared_error"),
+        ("exp", "squared_error"),
         ("sigmoid", "cross_entropy"),
         ("softmax", "cross_entropy"),
+        ("exp", "poisson"),
     }
 
 
@@ -211,6 +234,8 @@ def test_loss_value_matches_design_formulas(out, loss):
     def term(i):
         if loss == "squared_error":
             return sum(0.5 * (Y[i, k] - P[i, k]) ** 2 for k in range(Y.shape[1]))
+        if loss == "poisson":
+            return sum(poisson_term(Y[i, k], P[i, k]) for k in range(Y.shape[1]))
         if out == "softmax":
             return -sum(Y[i, k] * np.log(P[i, k]) for k in range(Y.shape[1]))
         return -sum(
@@ -230,6 +255,11 @@ def test_loss_value_matches_design_formulas(out, loss):
     weighted += alpha / (2 * sw.sum()) * penalty_sq
     value, _, _ = loss_and_grad(X, Y, coefs, intercepts, "tanh", out, loss, alpha, sw)
     np.testing.assert_allclose(value, weighted, rtol=1e-12)
+
+
+def poisson_term(y, p):
+    """One term of the half Poisson deviance, ``y log(y/p) - y + p`` with ``0 log 0 = 0``."""
+    return (y * math.log(y / p) if y > 0 else 0.0) - y + p
 
 
 def test_unit_weights_equal_no_weights():
@@ -266,6 +296,8 @@ def general_path_delta(out, loss, Y, A, sample_weight):
     scale = (w / w.sum())[:, np.newaxis]
     if loss == "squared_error":
         grad_a = A - Y
+    elif loss == "poisson":
+        grad_a = 1 - Y / A
     elif out == "softmax":
         grad_a = -Y / A
     else:
@@ -303,6 +335,7 @@ def test_fused_pairs_are_the_matched_ones():
         ("identity", "squared_error"),
         ("sigmoid", "cross_entropy"),
         ("softmax", "cross_entropy"),
+        ("exp", "poisson"),
     }
 
 
@@ -342,3 +375,117 @@ def test_all_parameters_get_a_gradient():
         X, Y, coefs, intercepts, _ = make_problem(20, hidden, out, loss)
         _, cg, ig = loss_and_grad(X, Y, coefs, intercepts, hidden, out, loss)
         assert all(np.linalg.norm(g) > 0 for g in cg + ig)
+
+
+# --------------------------------------------------------------------------- #
+# Exponential output and the Poisson cost
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("alpha", [0.0, 0.3], ids=["alpha0", "alpha0.3"])
+def test_poisson_gradient_one_count_output(alpha, weighted):
+    # The usual Poisson regression: one output, counts with many zeros and a few
+    # large ones, one hidden layer.
+    X, _, coefs, intercepts, sw = make_problem(21, "tanh", "exp", "poisson", hidden_sizes=(4,),
+                                               m=9, n_out=1)
+    Y = np.array([[0.0], [0.0], [1.0], [0.0], [7.0], [2.0], [0.0], [13.0], [1.0]])
+    check_gradient(X, Y, coefs, intercepts, "tanh", "exp", "poisson", alpha,
+                   sw if weighted else None)
+
+
+def test_poisson_cost_against_formula_by_hand():
+    # A network without hidden layer, so the outputs are exp(X @ W + b) exactly.
+    X = np.array([[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]])
+    W = np.array([[0.4, -0.3], [0.2, 0.6]])
+    b = np.array([0.1, -0.2])
+    Y = np.array([[0.0, 3.0], [2.0, 0.0], [5.0, 1.0]])
+    sw = np.array([0.5, 2.0, 1.25])
+    alpha = 0.4
+    P = [[math.exp(sum(X[i, j] * W[j, k] for j in range(2)) + b[k]) for k in range(2)]
+         for i in range(3)]
+    rows = [sum(poisson_term(Y[i, k], P[i][k]) for k in range(2)) for i in range(3)]
+    penalty = float(np.sum(W**2))
+
+    value, _, _ = loss_and_grad(X, Y, [W], [b], "relu", "exp", "poisson")
+    np.testing.assert_allclose(value, sum(rows) / 3, rtol=1e-13)
+
+    value, _, _ = loss_and_grad(X, Y, [W], [b], "relu", "exp", "poisson", alpha, sw)
+    expected = sum(w * r for w, r in zip(sw, rows, strict=True)) / sw.sum()
+    expected += alpha / (2 * sw.sum()) * penalty
+    np.testing.assert_allclose(value, expected, rtol=1e-13)
+
+
+def test_poisson_cost_is_zero_where_outputs_equal_positive_targets():
+    # The deviance of a perfect prediction is 0 (for y > 0), whatever the counts.
+    Y = np.array([[1.0, 4.0], [0.5, 30.0]])
+    A = Y.copy()
+    out = np.empty_like(A)
+    value = loss_and_output_delta("poisson", "exp", Y, A, out)
+    assert abs(value) < 1e-13
+    np.testing.assert_array_equal(out, 0.0)
+
+
+def test_poisson_is_finite_and_silent_where_outputs_underflow():
+    # exp(-900) underflows to exactly 0 against a count of 3: the cost is large but
+    # finite (log of the smallest normal float), the gradient finite, nothing warns.
+    X = np.array([[1.0], [2.0]])
+    coefs = [np.array([[-900.0]])]
+    intercepts = [np.zeros(1)]
+    Y = np.array([[3.0], [0.0]])
+    with warnings.catch_warnings(), np.errstate(
+        over="raise", invalid="raise", divide="raise"
+    ):
+        warnings.simplefilter("error")
+        value, cg, ig = loss_and_grad(X, Y, coefs, intercepts, "relu", "exp", "poisson")
+    tiny = np.finfo(np.float64).tiny
+    np.testing.assert_allclose(value, (3 * math.log(3 / tiny) - 3) / 2, rtol=1e-12)
+    assert all(np.isfinite(g).all() for g in cg + ig)
+    np.testing.assert_allclose(ig[0], [(0 - 3) / 2])  # the delta a - y, a = 0
+
+
+def test_poisson_cost_is_infinite_where_outputs_saturate():
+    # exp(900) is beyond the cap of the exponential: the fit has diverged. The cost is
+    # inf (the solvers then stop or back off), the delta zero, and nothing warns.
+    X = np.array([[1.0], [-1.0]])
+    coefs = [np.array([[900.0]])]
+    intercepts = [np.zeros(1)]
+    Y = np.array([[0.0], [3.0]])
+    with warnings.catch_warnings(), np.errstate(
+        over="raise", invalid="raise", divide="raise"
+    ):
+        warnings.simplefilter("error")
+        value, cg, ig = loss_and_grad(X, Y, coefs, intercepts, "relu", "exp", "poisson", 0.1)
+    assert value == np.inf
+    np.testing.assert_allclose(ig[0], 0.0)
+    np.testing.assert_allclose(cg[0], 0.1 / 2 * coefs[0])  # the penalty's gradient only
+
+
+def test_exp_output_is_capped_below_overflow():
+    for dtype in (np.float64, np.float32):
+        z = np.array([[-1e4, 0.0, 1.0, 1e4]], dtype=dtype)
+        with np.errstate(over="raise", invalid="raise"):
+            a = ACTIVATIONS["exp"][0](z.copy())
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a[0, 1:3], [1.0, np.e], rtol=1e-6)
+        assert a[0, 0] == 0.0
+        # Capped at the square root of the largest float: squares and sums stay finite.
+        cap = math.sqrt(float(np.finfo(dtype).max))
+        assert 0.99 * cap < float(a[0, 3]) <= 1.0001 * cap
+        assert float(a[0, 3]) == exp_limit(dtype)
+
+
+def test_exp_derivative_matches_central_difference():
+    rng = np.random.default_rng(22)
+    z = rng.normal(0.0, 2.0, (5, 3))
+    h = 1e-6
+    numeric = (np.exp(z + h) - np.exp(z - h)) / (2 * h)
+    incoming = rng.normal(size=z.shape)
+    delta = incoming.copy()
+    out = ACTIVATIONS["exp"][1](ACTIVATIONS["exp"][0](z.copy()), delta)
+    assert out is delta
+    np.testing.assert_allclose(delta, incoming * numeric, rtol=1e-7)
+
+
+def test_exp_is_an_output_activation_only():
+    assert "exp" not in HIDDEN_ACTIVATIONS
+    assert OUTPUT_RANGES["exp"] == (0.0, np.inf)
+    assert LOSS_OUTPUTS["poisson"] == ("exp",)

@@ -51,8 +51,11 @@ def test_partial_fit_over_chunks_equals_one_epoch_of_fit(kind, solver):
         chunked.partial_fit(X[start : start + 12], y[start : start + 12], **_classes(kind, y))
     _assert_same_weights(chunked, whole)
     assert chunked.t_ == whole.t_ == 60
-    # One epoch per call.
-    assert chunked.n_iter_ == len(chunked.loss_curve_) == len(chunked.history_) == 5
+    # One epoch per call: n_iter_ counts the last call (as scikit-learn's), the
+    # record keeps every epoch.
+    assert chunked.n_iter_ == 1
+    assert len(chunked.loss_curve_) == len(chunked.history_) == 5
+    assert [r["epoch"] for r in chunked.history_] == [1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])

@@ -150,7 +150,7 @@ def test_worked_example_classifier():
     # The classifier needs 0/1 labels, so the document's targets (0.01, 0.99) become the
     # multilabel row (0, 1); the hand computation, checked above, gives the expectation.
     clf = fit_quietly(BackpropClassifier(**classic_settings()), X_EXAMPLE, np.array([[0, 1]]))
-    assert clf.out_activation_ == "sigmoid"
+    assert clf.out_activation_ == "logistic"
     e_total, new, (b_hidden, b_output) = hand_step(X_EXAMPLE[0], (0.0, 1.0))
     assert abs(clf.loss_ - e_total) < 1e-12
     got = named_weights(clf.coefs_)

@@ -12,12 +12,16 @@ Known convention difference: scikit-learn's squared loss also divides by the
 number of outputs, ours does not (DESIGN.md section 2). The gradients of both
 are those of our cost, so the weights still agree and only the reported
 multi-output regression loss differs, by exactly that factor.
+
+scikit-learn added ``sample_weight`` to its MLP and ``loss='poisson'`` to
+``MLPRegressor`` in 1.7; the tests that use them are skipped on older releases.
 """
 
 import warnings
 
 import numpy as np
 import pytest
+from conftest import sklearn_at_least
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -42,12 +46,20 @@ def make_data(kind, seed=0):
         y = X @ rng.normal(size=N_FEATURES) + 0.1 * rng.normal(size=N_SAMPLES)
     elif kind == "multioutput":
         y = X @ rng.normal(size=(N_FEATURES, 3))
+    elif kind == "poisson":
+        # Counts from a log-linear model: zeros, ones and a few larger counts.
+        y = rng.poisson(np.exp(X @ rng.normal(size=N_FEATURES) * 0.3)).astype(float)
     else:
         raise AssertionError(kind)
     return X, y
 
 
-N_OUTPUTS = {"multiclass": 3, "binary": 1, "multilabel": 3, "regression": 1, "multioutput": 3}
+N_OUTPUTS = {
+    "multiclass": 3, "binary": 1, "multilabel": 3, "regression": 1, "multioutput": 3, "poisson": 1,
+}
+REGRESSION = ("regression", "multioutput", "poisson")
+NEEDS_SAMPLE_WEIGHT = sklearn_at_least("1.7", "MLP sample_weight")
+NEEDS_POISSON = sklearn_at_least("1.7", "MLPRegressor loss='poisson'")
 
 
 def starting_weights(n_outputs, hidden=HIDDEN, seed=1):
@@ -62,9 +74,11 @@ def starting_weights(n_outputs, hidden=HIDDEN, seed=1):
 
 
 def quiet_fit(estimator, X, y, sample_weight=None):
+    # sample_weight only when given: scikit-learn's MLP accepts it from 1.7 on.
+    fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return estimator.fit(X, y, sample_weight=sample_weight)
+        return estimator.fit(X, y, **fit_params)
 
 
 def shared_settings(activation, **overrides):
@@ -86,15 +100,17 @@ def shared_settings(activation, **overrides):
     return settings
 
 
-def fit_both(kind, activation, hidden=HIDDEN, sample_weight=None, **overrides):
+def fit_both(kind, activation, hidden=HIDDEN, sample_weight=None, ours_only=None, **overrides):
+    """Fit both libraries from the same weights; ``ours_only`` are parameters of ours alone."""
     X, y = make_data(kind)
     coefs, intercepts = starting_weights(N_OUTPUTS[kind], hidden)
     settings = shared_settings(activation, hidden_layer_sizes=hidden, **overrides)
-    regression = kind in ("regression", "multioutput")
+    regression = kind in REGRESSION
 
     ours_cls = BackpropRegressor if regression else BackpropClassifier
     ours = ours_cls(
         **settings,
+        **(ours_only or {}),
         coefs_init=[c.copy() for c in coefs],
         intercepts_init=[b.copy() for b in intercepts],
     )
@@ -131,12 +147,9 @@ def assert_same_weights(ours, theirs, start):
 @pytest.mark.parametrize("kind", ["multiclass", "binary", "multilabel", "regression"])
 def test_plain_sgd_matches_sklearn(kind, activation):
     ours, theirs, start = fit_both(kind, activation)
-    assert ours.out_activation_ == {"multiclass": "softmax", "regression": "identity"}.get(
-        kind, "sigmoid"
-    )
-    assert theirs.out_activation_ == {"multiclass": "softmax", "regression": "identity"}.get(
-        kind, "logistic"
-    )
+    # out_activation_ uses scikit-learn's names ('logistic' for the sigmoid).
+    expected = {"multiclass": "softmax", "regression": "identity"}.get(kind, "logistic")
+    assert ours.out_activation_ == theirs.out_activation_ == expected
     assert_same_weights(ours, theirs, start)
     assert ours.n_iter_ == theirs.n_iter_ == EPOCHS
     assert len(ours.loss_curve_) == len(theirs.loss_curve_) == EPOCHS
@@ -148,6 +161,15 @@ def test_plain_sgd_matches_sklearn(kind, activation):
         np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
     else:
         np.testing.assert_allclose(ours.predict(X), theirs.predict(X), **TOL)
+
+
+@pytest.mark.parametrize("kind", ["multiclass", "binary", "multilabel"])
+def test_log_loss_alias_matches_sklearn_classifier(kind):
+    # 'log_loss' is scikit-learn's name of the cost its MLPClassifier always uses.
+    ours, theirs, start = fit_both(kind, "tanh", ours_only={"loss": "log_loss"})
+    assert ours.loss_function_ == "cross_entropy"
+    assert_same_weights(ours, theirs, start)
+    np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, **TOL)
 
 
 @pytest.mark.parametrize("nesterov", [False, True], ids=["momentum", "nesterov"])
@@ -200,6 +222,7 @@ def test_multioutput_regression_differs_only_by_the_output_count():
     np.testing.assert_allclose(ours.loss_curve_, 3 * np.asarray(theirs.loss_curve_), **TOL)
 
 
+@NEEDS_SAMPLE_WEIGHT
 @pytest.mark.parametrize("kind", ["multiclass", "regression"])
 def test_sample_weight_matches_sklearn(kind):
     sw = np.random.default_rng(5).uniform(0.2, 3.0, N_SAMPLES)
@@ -207,6 +230,7 @@ def test_sample_weight_matches_sklearn(kind):
     assert_same_weights(ours, theirs, start)
 
 
+@NEEDS_SAMPLE_WEIGHT
 @pytest.mark.parametrize("kind", ["multiclass", "regression"])
 def test_sample_weight_full_batch_loss_matches_sklearn(kind):
     # With one batch per epoch both report the weighted mean cost of the epoch.
@@ -214,3 +238,74 @@ def test_sample_weight_full_batch_loss_matches_sklearn(kind):
     ours, theirs, start = fit_both(kind, "logistic", sample_weight=sw, batch_size=N_SAMPLES)
     assert_same_weights(ours, theirs, start)
     np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, **TOL)
+
+
+# --------------------------------------------------------------------------- #
+# Poisson regression: exponential output, half Poisson deviance
+# --------------------------------------------------------------------------- #
+def assert_same_poisson_fit(ours, theirs, start, same_curve=True):
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert ours.loss_function_ == "poisson"
+    assert_same_weights(ours, theirs, start)
+    assert len(ours.loss_curve_) == len(theirs.loss_curve_) == ours.n_iter_
+    if same_curve:
+        np.testing.assert_allclose(ours.loss_curve_, theirs.loss_curve_, **TOL)
+    X, _ = make_data("poisson")
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), **TOL)
+
+
+@NEEDS_POISSON
+@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+def test_poisson_plain_sgd_matches_sklearn(activation):
+    ours, theirs, start = fit_both("poisson", activation, loss="poisson", learning_rate_init=0.05)
+    assert_same_poisson_fit(ours, theirs, start)
+    assert ours.n_iter_ == theirs.n_iter_ == EPOCHS
+
+
+@NEEDS_POISSON
+def test_poisson_momentum_matches_sklearn():
+    ours, theirs, start = fit_both(
+        "poisson", "tanh", loss="poisson", momentum=0.9, learning_rate_init=0.02
+    )
+    assert_same_poisson_fit(ours, theirs, start)
+
+
+@NEEDS_POISSON
+def test_poisson_adam_matches_sklearn():
+    ours, theirs, start = fit_both(
+        "poisson", "relu", loss="poisson", solver="adam", learning_rate_init=0.01
+    )
+    assert_same_poisson_fit(ours, theirs, start)
+
+
+@NEEDS_POISSON
+@NEEDS_SAMPLE_WEIGHT
+def test_poisson_sample_weight_matches_sklearn():
+    # Mini-batches with weights: the same steps. The epoch losses are not compared:
+    # scikit-learn averages the batch costs by batch size, skbackprop by batch
+    # weight (as test_sample_weight_matches_sklearn).
+    sw = np.random.default_rng(7).uniform(0.2, 3.0, N_SAMPLES)
+    ours, theirs, start = fit_both(
+        "poisson", "tanh", loss="poisson", sample_weight=sw, learning_rate_init=0.05
+    )
+    assert_same_poisson_fit(ours, theirs, start, same_curve=False)
+
+
+@NEEDS_POISSON
+@NEEDS_SAMPLE_WEIGHT
+def test_poisson_sample_weight_adam_full_batch_matches_sklearn():
+    # One batch per epoch: both report the weighted mean deviance of the epoch.
+    sw = np.random.default_rng(8).uniform(0.2, 3.0, N_SAMPLES)
+    ours, theirs, start = fit_both(
+        "poisson", "logistic", loss="poisson", sample_weight=sw, solver="adam",
+        learning_rate_init=0.01, batch_size=N_SAMPLES,
+    )
+    assert_same_poisson_fit(ours, theirs, start)
+
+
+@NEEDS_POISSON
+def test_poisson_lbfgs_matches_sklearn():
+    ours, theirs, start = fit_both("poisson", "tanh", loss="poisson", solver="lbfgs", max_iter=8)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    assert_same_weights(ours, theirs, start)
+    np.testing.assert_allclose(ours.loss_, theirs.loss_, rtol=1e-10)

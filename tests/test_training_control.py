@@ -10,6 +10,7 @@ has its own module, ``test_partial_fit.py``.
 
 import math
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -479,7 +480,7 @@ def test_warm_start_refuses_a_different_architecture():
 # Progress printing
 # --------------------------------------------------------------------------- #
 EPOCH_LINE = re.compile(
-    r"^Epoch (\d+), loss = ([0-9.]+)(?:, validation score = ([-0-9.]+))?, "
+    r"^Iteration (\d+), loss = ([0-9.]+)(?:, validation score = ([-0-9.]+))?, "
     r"learning rate = ([0-9.e+-]+), ([0-9.]+)s$"
 )
 
@@ -492,7 +493,7 @@ def test_verbose_prints_one_line_per_epoch(capsys):
         X[:60], y[:60], X_val=X[60:], y_val=y[60:],
     )
     out = capsys.readouterr().out
-    lines = [line for line in out.splitlines() if line.startswith("Epoch")]
+    lines = [line for line in out.splitlines() if line.startswith("Iteration")]
     assert len(lines) == clf.n_iter_ == 6
     assert "\r" not in out  # no progress bar at verbose=1
     for k, line in enumerate(lines):
@@ -504,16 +505,28 @@ def test_verbose_prints_one_line_per_epoch(capsys):
         assert float(match[4]) == pytest.approx(0.05, rel=1e-2)
 
 
-def test_verbose_2_draws_a_progress_bar(capsys):
+def test_verbose_2_draws_a_progress_bar_on_a_terminal(capsys, monkeypatch):
+    X, y = _data("regressor", n=60)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    _fit_quietly(
+        BackpropRegressor((4,), batch_size=10, max_iter=2, verbose=2, random_state=0), X, y
+    )
+    out = capsys.readouterr().out
+    assert out.count("Iteration ") == 2
+    bars = re.findall(r"\r  \[([#-]+)\] (\d+)/6 batches", out)
+    assert bars, out
+    assert any(done == "6" and bar == "#" * len(bar) for bar, done in bars)
+
+
+def test_verbose_2_draws_no_progress_bar_into_a_redirected_stream(capsys):
     X, y = _data("regressor", n=60)
     _fit_quietly(
         BackpropRegressor((4,), batch_size=10, max_iter=2, verbose=2, random_state=0), X, y
     )
     out = capsys.readouterr().out
-    assert out.count("Epoch ") == 2
-    bars = re.findall(r"\r  \[([#-]+)\] (\d+)/6 batches", out)
-    assert bars, out
-    assert any(done == "6" and bar == "#" * len(bar) for bar, done in bars)
+    assert not sys.stdout.isatty()
+    assert out.count("Iteration ") == 2
+    assert "\r" not in out and "batches" not in out
 
 
 def test_silent_by_default(capsys):
