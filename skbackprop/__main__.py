@@ -37,12 +37,15 @@ examples:
 _MAX_SEED = 2**32 - 1
 
 
-def _parse_int(text: str, what: str) -> int:
-    """Parse ``text`` as an integer for argparse, naming ``what`` in the error."""
+def _int_in(text: str, what: str, low: int, high: int | None = None) -> int:
+    """Parse ``text`` as an integer in ``[low, high]`` for argparse, naming ``what`` in the error."""
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}") from None
+        value = None
+    if value is None or value < low or (high is not None and value > high):
+        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
+    return value
 
 
 def _hidden_size(text: str) -> int | None:
@@ -56,7 +59,7 @@ def _hidden_size(text: str) -> int | None:
     Returns
     -------
     int or None
-        The layer size, or ``None`` for ``none``.
+        The layer size, or None for ``none``.
 
     Raises
     ------
@@ -65,29 +68,19 @@ def _hidden_size(text: str) -> int | None:
     """
     if text.strip().lower() == "none":
         return None
-    what = "hidden layer sizes must be positive integers (or 'none' for no hidden layer)"
-    size = _parse_int(text, what)
-    if size < 1:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
-    return size
+    return _int_in(
+        text, "hidden layer sizes must be positive integers (or 'none' for no hidden layer)", 1
+    )
 
 
 def _positive_int(text: str) -> int:
     """Parse a positive integer (``--max-iter``); raise ``ArgumentTypeError`` otherwise."""
-    what = "must be a positive integer"
-    value = _parse_int(text, what)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
-    return value
+    return _int_in(text, "must be a positive integer", 1)
 
 
 def _seed(text: str) -> int:
     """Parse a seed from 0 to 2**32 - 1 (``--seed``); raise ``ArgumentTypeError`` otherwise."""
-    what = f"must be an integer from 0 to {_MAX_SEED}"
-    value = _parse_int(text, what)
-    if not 0 <= value <= _MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{what}, got {text!r}")
-    return value
+    return _int_in(text, f"must be an integer from 0 to {_MAX_SEED}", 0, _MAX_SEED)
 
 
 def build_parser() -> argparse.ArgumentParser:

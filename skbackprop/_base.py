@@ -222,7 +222,11 @@ def _explain_strings(X):
 
 
 class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
-    """Shared logic of the backpropagation estimators; not for direct use."""
+    """Shared logic of the backpropagation estimators; not for direct use.
+
+    Its ``__init__`` is the regressor's (the classifier adds ``class_weight``
+    and its own default ``loss``).
+    """
 
     _parameter_rules = PARAMETER_RULES
 
@@ -232,7 +236,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         activation="relu",
         *,
         output_activation="auto",
-        loss="auto",
+        loss="squared_error",
         solver="adam",
         alpha=0.0001,
         batch_size="auto",
@@ -646,12 +650,14 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             except KeyboardInterrupt:
                 self._interrupted(step if not recorded else None)
                 stopped = True
-            except DivergenceError as exc:
+            except DivergenceError:
                 if not (self.early_stopping and self._best_params is not None):
                     raise
                 warnings.warn(
-                    f"{exc} Early stopping keeps the weights of the best validation score "
-                    f"({self._best_score_seen:.6g}) instead.",
+                    f"Training diverged in epoch {self.n_iter_ + 1}; early stopping ends "
+                    "training there and keeps the weights of the best validation score "
+                    f"({self._best_score_seen:.6g}). A smaller learning_rate_init or scaled "
+                    "inputs may train further.",
                     UserWarning,
                     stacklevel=4,
                 )
@@ -810,7 +816,6 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         network = self._network
         grads = np.empty_like(params)
         coef_grads, intercept_grads = network.unpack(grads)
-        start = params.copy()
         finished = params.copy()  # the iterate of the last finished iteration
         tic = [time.perf_counter()]
         self.n_iter_ = 0
@@ -852,7 +857,6 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             self._interrupted(None)
             return
         if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
-            params[...] = start
             raise DivergenceError(
                 "L-BFGS diverged: the cost became inf or NaN. Scale the inputs (e.g. "
                 "StandardScaler) or increase alpha. The estimator is left as it was before "

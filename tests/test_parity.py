@@ -183,6 +183,24 @@ def test_lbfgs_limits_give_a_convergence_warning(cls, limit):
         cls(**SMALL, solver="lbfgs", **limit).fit(X, y)
 
 
+def test_lbfgs_abnormal_termination_gives_a_convergence_warning(monkeypatch):
+    # scipy's other failure (status 2: the line search could not make progress)
+    # warns too, as in scikit-learn, which warns for every non-zero status.
+    import skbackprop._base as base
+
+    real = base.minimize_lbfgs
+
+    def abnormal(*args, **kwargs):
+        result = real(*args, **kwargs)
+        result.status, result.message = 2, "ABNORMAL_TERMINATION_IN_LNSRCH"
+        return result
+
+    monkeypatch.setattr(base, "minimize_lbfgs", abnormal)
+    X, y = _data()
+    with pytest.warns(ConvergenceWarning, match="status=2: ABNORMAL_TERMINATION_IN_LNSRCH"):
+        BackpropClassifier(**SMALL, solver="lbfgs", max_iter=5).fit(X, y)
+
+
 def test_lbfgs_converged_gives_no_warning():
     X, y = _data()
     with warnings.catch_warnings():
@@ -465,13 +483,19 @@ def test_keyboard_interrupt_in_a_callback_keeps_the_last_finished_epoch(solver):
         (BackpropRegressor, np.zeros((10, 2)), "y_val has 2 target(s) per sample"),
     ],
 )
-def test_bad_validation_targets_fail_before_training(cls, y_val, message):
+def test_bad_validation_targets_fail_before_training(cls, y_val, message, monkeypatch):
     X, y = _data()
-    epochs = []
-    est = cls(**SMALL, callbacks=[lambda e, r: epochs.append(r)])
+    steps = []
+    real = Network.loss_and_grad
+
+    def counting(self, *args, **kwargs):
+        steps.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "loss_and_grad", counting)
     with pytest.raises(ValueError, match=re.escape(message)):
-        est.fit(X, y, X_val=X[:10], y_val=y_val)
-    assert epochs == []
+        cls(**SMALL).fit(X, y, X_val=X[:10], y_val=y_val)
+    assert steps == []  # not one gradient step was taken
 
 
 def test_validation_targets_are_converted_like_y():
