@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import sys
 import time
 import warnings
@@ -20,12 +21,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from . import _validation as v
 from ._activations import HIDDEN_ACTIVATIONS, canonical_name
 from ._losses import LOSS_OUTPUTS
-from ._network import INITIALIZERS, Network
+from ._network import INITIALIZERS, Network, abs_max
 from ._optimizers import SGD, Adam, minimize_lbfgs
 
 
@@ -69,6 +70,11 @@ PARAMETER_RULES = {
 }
 
 
+def one_column_as_1d(y):
+    """``y`` of shape (n, 1) as 1-D, with scikit-learn's DataConversionWarning."""
+    return column_or_1d(y, warn=True) if y.ndim == 2 and y.shape[1] == 1 else y
+
+
 def public_name(activation: str) -> str:
     """scikit-learn's name of an activation, as ``out_activation_`` reports it."""
     return "logistic" if activation == "sigmoid" else activation
@@ -90,8 +96,8 @@ WEIGHT_LIMIT = 1e10
 
 def _exploded(params: np.ndarray) -> bool:
     """True when a weight is NaN, infinite or beyond ``WEIGHT_LIMIT`` (two passes, no copy)."""
-    high, low = params.max(initial=0.0), params.min(initial=0.0)
-    return not (np.isfinite(high) and np.isfinite(low) and max(high, -low) < WEIGHT_LIMIT)
+    # NaN propagates through max and min, and fails the comparison.
+    return not abs_max(params) < WEIGHT_LIMIT
 
 
 def _check_partial_fit(estimator) -> bool:
@@ -185,15 +191,16 @@ class _Step:
     def undo_epoch(self) -> None:
         self.params[...] = self.snapshot
 
-    def __call__(self, X, Y, sample_weight) -> float:
-        """The batch's cost; the weights are updated only when it is finite."""
-        loss = self.network.loss_and_grad(
+    def loss(self, X, Y, sample_weight) -> float:
+        """The batch's cost; its gradient goes to the buffer :meth:`update` reads."""
+        return self.network.loss_and_grad(
             X, Y, self.coefs, self.intercepts, self.coef_grads, self.intercept_grads,
             self.alpha, sample_weight,
         )
-        if np.isfinite(loss):
-            self.optimizer.step(self.params, self.grads)
-        return loss
+
+    def update(self) -> None:
+        """One optimizer step along the last gradient."""
+        self.optimizer.step(self.params, self.grads)
 
 
 @contextlib.contextmanager
@@ -446,6 +453,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 "over the data it is given. Set early_stopping=False."
             )
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=self._y_numeric)
+        y = one_column_as_1d(y)
         if not (first_call or incremental):
             self._check_warm_start_targets(y)
         Y = self._encode_targets(y, first_call=first_call, classes=classes)
@@ -659,7 +667,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                     f"({self._best_score_seen:.6g}). A smaller learning_rate_init or scaled "
                     "inputs may train further.",
                     UserWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
                 stopped = True
             if stopped:
@@ -669,7 +677,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet. Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         if self.early_stopping and self._best_params is not None and not incremental:
             params[...] = self._best_params
@@ -678,7 +686,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
     def _train_epoch(self, batches, step) -> tuple[float, float]:
         """One pass over the batches; returns the mean cost and the seconds it took.
 
-        On divergence or Ctrl-C the weights go back to where the epoch began.
+        Raises DivergenceError when the cost or the weights stop being finite.
         """
         tic = time.perf_counter()
         step.begin_epoch()
@@ -686,14 +694,15 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         progress = _ProgressBar(len(batches)) if show else None
         accumulated = 0.0
         for b, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
-            batch_loss = step(X_batch, Y_batch, sw_batch)
-            if not np.isfinite(batch_loss):
-                self._diverged(step)
+            batch_loss = step.loss(X_batch, Y_batch, sw_batch)
+            if not math.isfinite(batch_loss):
+                self._diverged()
+            step.update()
             accumulated += batch_loss * batch_weight
             if progress is not None:
                 progress.update(b + 1)
         if _exploded(step.params):
-            self._diverged(step)
+            self._diverged()
         return accumulated / batches.total_weight, time.perf_counter() - tic
 
     def _end_epoch(self, loss, seconds, n_samples, params, validation, opt) -> bool:
@@ -767,7 +776,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             f"Training interrupted by the user after {self.n_iter_} finished epoch(s) of this "
             "call; the model keeps the weights of the last finished epoch.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=6,
         )
 
     def _update_no_improvement(self, val_score, params) -> None:
@@ -788,8 +797,9 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             self._no_improvement_count = 0
         self.best_loss_ = min(self.best_loss_, self.loss_)
 
-    def _diverged(self, step):
-        step.undo_epoch()
+    def _diverged(self):
+        # No weights to put back: a raising call restores the whole estimator,
+        # and early stopping that absorbs the error restores its best epoch.
         raise DivergenceError(
             f"Training diverged in epoch {self.n_iter_ + 1}: the cost or the weights became "
             f"inf, NaN or larger than {WEIGHT_LIMIT:g} "
@@ -866,13 +876,17 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         self.loss_ = float(result.fun)
         self.best_loss_ = min(self.best_loss_, self.loss_)
         if result.status != 0 and not stopped[0]:
-            warnings.warn(
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
-                f"{result.status}: {result.message}). Increase max_iter or max_fun, or scale "
-                "the data.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            self._warn_not_converged(result)
+
+    def _warn_not_converged(self, result) -> None:
+        """L-BFGS stopped short of convergence (a limit, or a failed line search)."""
+        warnings.warn(
+            f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
+            f"{result.status}: {result.message}). Increase max_iter or max_fun, or scale "
+            "the data.",
+            ConvergenceWarning,
+            stacklevel=6,
+        )
 
     # ------------------------------------------------------------------ #
     # Prediction

@@ -10,11 +10,11 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.validation import check_array
 
 from . import _validation as v
 from ._activations import ACTIVATIONS
-from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit
+from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d
 from ._docstrings import fill
 
 
@@ -171,8 +171,6 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     # Targets
     # ------------------------------------------------------------------ #
     def _encode_targets(self, y, *, first_call, classes=None):
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first_call:
             self._learn_classes(y, classes)
@@ -261,9 +259,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return Y
 
     def _check_validation_targets(self, y_val):
-        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
+        y_val = one_column_as_1d(check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val"))
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
                 raise ValueError(

@@ -57,6 +57,13 @@ def _weighted_sum(row_values: np.ndarray, sample_weight: np.ndarray | None) -> f
     return float(np.dot(sample_weight, row_values))
 
 
+def _weighted_inner(U: np.ndarray, V: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """``sum_i w_i sum_k U_ik V_ik`` (one dot product without weights)."""
+    if sample_weight is None:
+        return float(np.vdot(U, V))
+    return _weighted_sum(np.einsum("ij,ij->i", U, V), sample_weight)
+
+
 def _check_pair(loss: str, out_activation: str) -> None:
     if loss not in LOSS_OUTPUTS:
         raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSS_OUTPUTS)}.")
@@ -86,9 +93,7 @@ def _cross_entropy_sum(
         P += log_q
         return -_weighted_sum(P.sum(axis=1), sample_weight)
     np.log(P, out=P)
-    if sample_weight is None:
-        return -float(np.vdot(Y, P))
-    return -_weighted_sum(np.einsum("ij,ij->i", Y, P), sample_weight)
+    return -_weighted_inner(Y, P, sample_weight)
 
 
 def _poisson_sum(
@@ -109,16 +114,12 @@ def _poisson_sum(
         first = _weighted_sum(work.sum(axis=1), sample_weight)
     np.maximum(A, np.finfo(A.dtype).tiny, out=work)
     np.log(work, out=work)
-    if sample_weight is None:
-        return first - float(np.vdot(Y, work))
-    return first - _weighted_sum(np.einsum("ij,ij->i", Y, work), sample_weight)
+    return first - _weighted_inner(Y, work, sample_weight)
 
 
 def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None) -> float:
     """``1/2 sum_i w_i ||diff_i||^2``."""
-    if sample_weight is None:
-        return 0.5 * float(np.vdot(diff, diff))
-    return 0.5 * _weighted_sum(np.einsum("ij,ij->i", diff, diff), sample_weight)
+    return 0.5 * _weighted_inner(diff, diff, sample_weight)
 
 
 def _total_weight(Y: np.ndarray, sample_weight: np.ndarray | None) -> float:

@@ -73,7 +73,7 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
             flat_dst[start : start + n] += np.multiply(piece, scale, out=block[: piece.shape[0]])
 
 
-def _abs_max(array: np.ndarray) -> float:
+def abs_max(array: np.ndarray) -> float:
     """``max(|array|)`` in two passes, without the copy that ``np.abs`` makes."""
     return max(float(array.max(initial=0.0)), -float(array.min(initial=0.0)))
 
@@ -367,9 +367,9 @@ class Network:
         bound comes near overflow are the outputs computed and looked at.
         """
         dtype = coefs[0].dtype
-        bound = _abs_max(X.data if sp.issparse(X) else X)
+        bound = abs_max(X.data if sp.issparse(X) else X)
         for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-            bound = W.shape[0] * _abs_max(W) * bound + _abs_max(b)
+            bound = W.shape[0] * abs_max(W) * bound + abs_max(b)
             if i < len(coefs) - 1 and self.activation in BOUNDED:
                 bound = min(bound, 1.0)
         # Every output activation is finite where its input is (exp caps it).

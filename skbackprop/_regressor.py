@@ -6,11 +6,11 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_array, column_or_1d
+from sklearn.utils.validation import check_array
 
 from . import _validation as v
 from ._activations import OUTPUT_RANGES
-from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit
+from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d
 from ._docstrings import fill
 
 
@@ -93,9 +93,6 @@ default='squared_error'
     _y_numeric = True
 
     def _encode_targets(self, y, *, first_call, classes=None):
-        if y.ndim == 2 and y.shape[1] == 1:
-            # As MLPRegressor: warn, and fit (and predict) one output.
-            y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if not first_call and Y.shape[1] != self.n_outputs_:
             raise ValueError(
@@ -171,8 +168,7 @@ default='squared_error'
             y_val = check_array(y_val, ensure_2d=False, dtype=np.float64, input_name="y_val")
         except ValueError as exc:
             raise ValueError(f"y_val must hold finite numeric targets like y: {exc}") from exc
-        if y_val.ndim == 2 and y_val.shape[1] == 1:
-            y_val = column_or_1d(y_val, warn=True)
+        y_val = one_column_as_1d(y_val)
         n_targets = 1 if y_val.ndim == 1 else y_val.shape[1]
         if n_targets != self.n_outputs_:
             raise ValueError(
