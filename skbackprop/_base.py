@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import sys
-import time
 import warnings
 from abc import ABCMeta, abstractmethod
 
@@ -23,19 +21,25 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
+from . import _callbacks
 from . import _validation as v
 from ._activations import HIDDEN_ACTIVATIONS, canonical_name
+from ._epoch_end import (
+    BestLoss,
+    EpochEnd,
+    History,
+    LearningRateSchedule,
+    Plateau,
+    UserCallbacks,
+    ValidationScore,
+    VerboseLine,
+)
+from ._loop import WEIGHT_LIMIT, Batches, DivergenceError, Step, run_epochs, run_lbfgs
 from ._losses import LOSS_OUTPUTS
-from ._network import INITIALIZERS, Network, abs_max
-from ._optimizers import SGD, Adam, minimize_lbfgs
+from ._network import INITIALIZERS, Network
+from ._optimizers import SGD, Adam
 
-
-class DivergenceError(ValueError):
-    """Raised when training diverges (the cost, a weight or an output becomes inf or NaN).
-
-    A ``ValueError``, as scikit-learn raises for a diverging MLP, so that
-    ``except ValueError`` and ``error_score`` handling keep working.
-    """
+__all__ = ["BaseBackprop", "DivergenceError"]
 
 
 #: Parameter -> rule, shared by both estimators (subclasses extend it).
@@ -89,15 +93,18 @@ def _as_generator(random_state) -> np.random.Generator:
     return np.random.default_rng(random_state)
 
 
-#: Weights beyond this magnitude mean the run has blown up, even where a clipped
-#: cost (cross-entropy) stays finite.
-WEIGHT_LIMIT = 1e10
+def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn with the line of the first caller outside skbackprop.
 
-
-def _exploded(params: np.ndarray) -> bool:
-    """True when a weight is NaN, infinite or beyond ``WEIGHT_LIMIT`` (two passes, no copy)."""
-    # NaN propagates through max and min, and fails the comparison.
-    return not abs_max(params) < WEIGHT_LIMIT
+    Frames of skbackprop and of scikit-learn's callback wrapper are skipped,
+    so the warning points at the user's ``fit`` call however deep it is raised.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("skbackprop.", "sklearn.callback.")
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 def _check_partial_fit(estimator) -> bool:
@@ -108,99 +115,6 @@ def _check_partial_fit(estimator) -> bool:
             "solver='sgd' or 'adam', or call fit."
         )
     return True
-
-
-class _ProgressBar:
-    """A dependency-free progress bar, redrawn in place with ``\\r``.
-
-    Works in terminals and in notebooks (both honour the carriage return).
-    Redraws are throttled to ten per second so that printing costs nothing.
-    """
-
-    def __init__(self, total: int, stream=None, width: int = 30) -> None:
-        self.total, self.width = total, width
-        self.stream = stream or sys.stdout
-        self._last = 0.0
-
-    def update(self, done: int) -> None:
-        now = time.perf_counter()
-        if done < self.total and now - self._last < 0.1:
-            return
-        self._last = now
-        filled = int(self.width * done / self.total)
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r  [{bar}] {done}/{self.total} batches")
-        if done >= self.total:
-            self.stream.write("\r" + " " * (self.width + 30) + "\r")
-        self.stream.flush()
-
-
-class _Batches:
-    """The mini-batches of an epoch: in order, or shuffled anew at each pass.
-
-    Iterating yields ``(X_batch, Y_batch, sample_weight_batch, batch_weight)``
-    and skips batches whose samples all have weight zero. Shuffled dense rows
-    are gathered into one reused buffer.
-    """
-
-    def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool, rng) -> None:
-        self.X, self.Y, self.sample_weight = X, Y, sample_weight
-        self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
-        n_samples = X.shape[0]
-        self.starts = range(0, n_samples, batch_size)
-        self.total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
-        self.order = np.arange(n_samples)
-        gather = shuffle and not sp.issparse(X)
-        self.X_buf = np.empty((batch_size, X.shape[1]), dtype=X.dtype) if gather else None
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def __iter__(self):
-        X, Y, sw = self.X, self.Y, self.sample_weight
-        n_samples = X.shape[0]
-        if self.shuffle:
-            self.rng.shuffle(self.order)
-        for start in self.starts:
-            stop = min(start + self.batch_size, n_samples)
-            rows = self.order[start:stop] if self.shuffle else slice(start, stop)
-            if self.X_buf is not None:
-                # mode="clip": the indices are a permutation, always valid; the
-                # default mode="raise" copies through a buffer.
-                X_batch = np.take(X, rows, axis=0, out=self.X_buf[: stop - start], mode="clip")
-            else:
-                X_batch = X[rows]
-            sw_batch = None if sw is None else sw[rows]
-            weight = float(stop - start if sw_batch is None else sw_batch.sum())
-            if weight > 0:  # a batch of zero-weight samples has nothing to teach
-                yield X_batch, Y[rows], sw_batch, weight
-
-
-class _Step:
-    """One gradient step on a batch (forward, backward, update), and the epoch's undo."""
-
-    def __init__(self, network, coefs, intercepts, grads, alpha, optimizer, params) -> None:
-        self.network, self.coefs, self.intercepts = network, coefs, intercepts
-        self.grads, self.alpha, self.optimizer, self.params = grads, alpha, optimizer, params
-        self.coef_grads, self.intercept_grads = network.unpack(grads)
-        self.snapshot = params.copy()
-
-    def begin_epoch(self) -> None:
-        self.snapshot[...] = self.params
-
-    def undo_epoch(self) -> None:
-        self.params[...] = self.snapshot
-
-    def loss(self, X, Y, sample_weight) -> float:
-        """The batch's cost; its gradient goes to the buffer :meth:`update` reads."""
-        return self.network.loss_and_grad(
-            X, Y, self.coefs, self.intercepts, self.coef_grads, self.intercept_grads,
-            self.alpha, sample_weight,
-        )
-
-    def update(self) -> None:
-        """One optimizer step along the last gradient."""
-        self.optimizer.step(self.params, self.grads)
 
 
 @contextlib.contextmanager
@@ -228,7 +142,7 @@ def _explain_strings(X):
         ) from exc
 
 
-class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
+class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABCMeta):
     """Shared logic of the backpropagation estimators; not for direct use.
 
     Its ``__init__`` is the regressor's (the classifier adds ``class_weight``
@@ -417,14 +331,17 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         """
         return self._fit(X, y, sample_weight, X_val=X_val, y_val=y_val)
 
+    @_callbacks.with_callbacks
     def _fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, incremental=False, classes=None):
         """Validate, set up and train; a call that raises leaves the estimator as it was."""
         saved = self._state_copy()
         try:
             self._fit_unguarded(X, y, sample_weight, X_val, y_val, incremental, classes)
         except BaseException:
+            transient = {k: self.__dict__[k] for k in _callbacks.TRANSIENT if k in self.__dict__}
             self.__dict__.clear()
             self.__dict__.update(saved)
+            self.__dict__.update(transient)  # scikit-learn's callbacks still get torn down
             raise
         return self
 
@@ -457,49 +374,64 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         if not (first_call or incremental):
             self._check_warm_start_targets(y)
         Y = self._encode_targets(y, first_call=first_call, classes=classes)
-        sample_weight = self._sample_weights(sample_weight, y, X)
+        given_weight = v.check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        sample_weight = self._with_target_weights(given_weight, y, X.dtype)
         self._setup_network(X.shape[1], Y.shape[1], X.dtype, first_call)
+        train, validation = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
+        fit_task = self._fit_task(X, y, given_weight, incremental)
+        self._train(*train, validation, incremental, fit_task)
+        if fit_task is not None:
+            fit_task.finish(self)
+
+    def _with_target_weights(self, sample_weight, y, dtype) -> np.ndarray | None:
+        """``sample_weight`` (checked) multiplied by the weights the targets imply."""
+        implied = self._target_weights(y)
+        if implied is None:
+            return sample_weight
+        implied = implied.astype(dtype)
+        combined = implied if sample_weight is None else sample_weight * implied
+        v.check_some_weight(combined, "class_weight (times sample_weight) is zero for every sample")
+        return combined
+
+    def _training_and_validation(self, X, Y, y, sample_weight, X_val, y_val):
+        """``(X, Y, sample_weight)`` to train on and the validation set (or None)."""
         validation = None
         if X_val is not None or y_val is not None:
             validation = self._validate_validation_set(X_val, y_val)
-
-        if validation is None and self.early_stopping:
-            if self.solver == "lbfgs":
-                warnings.warn(
-                    "early_stopping applies to solver='sgd' and 'adam' only; 'lbfgs' trains on "
-                    "all the data and ignores it. Pass X_val and y_val to monitor a validation "
-                    "score.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-            else:
-                X, Y, sample_weight, validation = self._split_validation(X, Y, y, sample_weight)
+        elif self.early_stopping and self.solver == "lbfgs":
+            warn_at_caller(
+                "early_stopping applies to solver='sgd' and 'adam' only; 'lbfgs' trains on "
+                "all the data and ignores it. Pass X_val and y_val to monitor a validation "
+                "score."
+            )
+        elif self.early_stopping:
+            X, Y, sample_weight, validation = self._split_validation(X, Y, y, sample_weight)
         if validation is not None and self.validation_scores_ is None:
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        return (X, Y, sample_weight), validation
 
+    def _fit_task(self, X, y, sample_weight, incremental: bool):
+        """scikit-learn's fit task of this call (scikit-learn >= 1.9), or None."""
+        if not _callbacks.AVAILABLE:
+            return None
+        # L-BFGS begins one more iteration than it finishes (see run_lbfgs).
+        epochs = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
+        return _callbacks.FitTask(self, X, y, sample_weight, epochs)
+
+    def _train(self, X, Y, sample_weight, validation, incremental, fit_task) -> None:
+        """Train from the current weights, copied into one new flat vector."""
         network = self._network
         params = network.pack(self.coefs_, self.intercepts_, X.dtype)
         self.coefs_, self.intercepts_ = network.unpack(params)
         try:
             if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sample_weight, params, validation)
+                self._fit_lbfgs(X, Y, sample_weight, params, validation, fit_task)
             else:
-                self._fit_stochastic(X, Y, sample_weight, params, validation, incremental)
+                self._fit_stochastic(X, Y, sample_weight, params, validation, incremental, fit_task)
             self._check_finite_outputs(X)
         finally:
             if not incremental:
                 network.release()
-
-    def _sample_weights(self, sample_weight, y, X) -> np.ndarray | None:
-        """``sample_weight`` validated and multiplied by the weights the targets imply."""
-        sample_weight = v.check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        implied = self._target_weights(y)
-        if implied is None:
-            return sample_weight
-        implied = implied.astype(X.dtype)
-        combined = implied if sample_weight is None else sample_weight * implied
-        v.check_some_weight(combined, "class_weight (times sample_weight) is zero for every sample")
-        return combined
 
     def _validate_validation_set(self, X_val, y_val):
         """``(X_val, y_val, None)`` checked and converted like the training data."""
@@ -530,7 +462,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             self._check_continuation(units, activation, out_activation, loss)
 
     def _initialize(self, units, activation, out_activation, loss, dtype) -> None:
-        network = Network(units, activation, out_activation, loss)
+        network = Network(units, activation, out_activation)
         if self.coefs_init is not None or self.intercepts_init is not None:
             v.check_initial_weights(self.coefs_init, self.intercepts_init, network.coef_shapes)
         self._rng = _as_generator(self.random_state)
@@ -565,12 +497,11 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 "of features and outputs unchanged, or refit from scratch."
             )
         network = getattr(self, "_network", None)  # None: coefs_ set by hand, say
-        if network is None or (network.activation, network.out_activation, network.loss) != (
+        if network is None or (network.activation, network.out_activation) != (
             activation,
             out_activation,
-            loss,
         ):
-            self._network = Network(units, activation, out_activation, loss)
+            self._network = Network(units, activation, out_activation)
         self.out_activation_ = public_name(out_activation)
         self.loss_function_ = loss
 
@@ -604,7 +535,10 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
     def _optimizer_settings(self) -> tuple:
         """The parameters an optimizer is built from; a change starts a new one."""
         if self.solver == "sgd":
-            return ("sgd", self.learning_rate_init, self.momentum, self.nesterovs_momentum)
+            return (
+                "sgd", self.learning_rate_init, self.momentum, self.nesterovs_momentum,
+                self.learning_rate, self.power_t,
+            )
         return ("adam", self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
 
     def _optimizer_for(self, params: np.ndarray, incremental: bool):
@@ -612,10 +546,8 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         settings = self._optimizer_settings()
         if incremental and self._optimizer is not None and self._optimizer_key == settings:
             return self._optimizer
-        if self.solver == "sgd":
-            opt = SGD(params.shape[0], params.dtype, *settings[1:])
-        else:
-            opt = Adam(params.shape[0], params.dtype, *settings[1:])
+        kind = SGD if self.solver == "sgd" else Adam
+        opt = kind(params.shape[0], params.dtype, *settings[1:])
         self._optimizer, self._optimizer_key = opt, settings
         return opt
 
@@ -623,189 +555,80 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples:
-            warnings.warn(
+            warn_at_caller(
                 f"batch_size={self.batch_size} is larger than the number of samples "
                 f"({n_samples}); using batches of {n_samples}.",
-                UserWarning,
-                stacklevel=6,
             )
         return int(min(self.batch_size, n_samples))
 
-    def _fit_stochastic(self, X, Y, sample_weight, params, validation, incremental):
+    def _epoch_end(self, validation, n_samples: int, solver_handlers, fit_task) -> EpochEnd:
+        """The end-of-epoch path of this call: the handlers, in the order they run."""
+        handlers = [ValidationScore(validation)] if validation is not None else []
+        handlers.append(History(n_samples))
+        if self.verbose:
+            handlers.append(VerboseLine())
+        handlers += solver_handlers
+        if self.callbacks:
+            handlers.append(UserCallbacks(self.callbacks, self.verbose))
+        if fit_task is not None:
+            handlers.append(fit_task.epochs())
+        return EpochEnd(self, handlers)
+
+    def _fit_stochastic(self, X, Y, sample_weight, params, validation, incremental, fit_task):
         opt = self._optimizer_for(params, incremental)
-        batches = _Batches(X, Y, sample_weight, self._batch_size(X.shape[0]), self.shuffle, self._rng)
-        grads = np.empty_like(params)
-        step = _Step(self._network, self.coefs_, self.intercepts_, grads, self.alpha, opt, params)
+        batches = Batches(X, Y, sample_weight, self._batch_size(X.shape[0]), self.shuffle, self._rng)
+        step = Step(self._network, self.loss_function_, self.alpha, params, opt)
         self.n_iter_ = 0
         if self.early_stopping:
             self.best_loss_ = None
         elif self.best_loss_ is None:
             self.best_loss_ = np.inf
-        # A warm start with early stopping begins from the weights the previous
-        # fit kept, those of best_validation_score_: they stay the ones to
-        # restore unless an epoch of this fit beats that score.
-        best = self.best_validation_score_ if self.early_stopping else None
-        self._best_params = params.copy() if best is not None and np.isfinite(best) else None
-        self._best_score_seen = best if self._best_params is not None else -np.inf
-
-        stopped = False
-        for _ in range(1 if incremental else self.max_iter):
-            recorded = False
-            try:
-                loss, seconds = self._train_epoch(batches, step)
-                recorded = True
-                stopped = self._end_epoch(loss, seconds, X.shape[0], params, validation, opt)
-            except KeyboardInterrupt:
-                self._interrupted(step if not recorded else None)
-                stopped = True
-            except DivergenceError:
-                if not (self.early_stopping and self._best_params is not None):
-                    raise
-                warnings.warn(
-                    f"Training diverged in epoch {self.n_iter_ + 1}; early stopping ends "
-                    "training there and keeps the weights of the best validation score "
-                    f"({self._best_score_seen:.6g}). A smaller learning_rate_init or scaled "
-                    "inputs may train further.",
-                    UserWarning,
-                    stacklevel=5,
-                )
-                stopped = True
-            if stopped:
-                break
-        if not incremental and not stopped:
-            warnings.warn(
+        plateau = Plateau(self, params, opt)
+        epoch_end = self._epoch_end(
+            validation, X.shape[0], [LearningRateSchedule(opt), plateau], fit_task
+        )
+        show_progress = self.verbose >= 2 and sys.stdout.isatty()
+        try:
+            why = run_epochs(batches, step, epoch_end, 1 if incremental else self.max_iter, show_progress)
+        finally:
+            epoch_end.close()
+        if why == "diverged":
+            self._diverged(plateau)
+        elif why == "interrupted":
+            self._warn_interrupted()
+        elif why == "max_iter" and not incremental:
+            warn_at_caller(
                 f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
                 "optimization hasn't converged yet. Increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=5,
             )
-        if self.early_stopping and self._best_params is not None and not incremental:
-            params[...] = self._best_params
-        self._best_params = None
+        if self.early_stopping and not incremental:
+            plateau.restore_best()
 
-    def _train_epoch(self, batches, step) -> tuple[float, float]:
-        """One pass over the batches; returns the mean cost and the seconds it took.
-
-        Raises DivergenceError when the cost or the weights stop being finite.
-        """
-        tic = time.perf_counter()
-        step.begin_epoch()
-        show = self.verbose >= 2 and len(batches) > 1 and sys.stdout.isatty()
-        progress = _ProgressBar(len(batches)) if show else None
-        accumulated = 0.0
-        for b, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches):
-            batch_loss = step.loss(X_batch, Y_batch, sw_batch)
-            if not math.isfinite(batch_loss):
-                self._diverged()
-            step.update()
-            accumulated += batch_loss * batch_weight
-            if progress is not None:
-                progress.update(b + 1)
-        if _exploded(step.params):
-            self._diverged()
-        return accumulated / batches.total_weight, time.perf_counter() - tic
-
-    def _end_epoch(self, loss, seconds, n_samples, params, validation, opt) -> bool:
-        """Book-keeping after an epoch; returns True when training should stop."""
-        self.n_iter_ += 1
-        self.t_ += n_samples
-        record = self._record_epoch(loss, seconds, validation, opt.learning_rate)
-        if self.verbose:
-            self._print_epoch(record)
-        val_score = record["validation_score"]
-        use_validation = self.early_stopping and val_score is not None
-        self._update_no_improvement(val_score if use_validation else None, params)
-        if self.learning_rate == "invscaling" and self.solver == "sgd":
-            opt.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-        if self._callbacks_stop(record):
-            return True
-        if self._no_improvement_count <= self.n_iter_no_change:
-            return False
-        what = "Validation score" if use_validation else "Training loss"
-        msg = f"{what} did not improve more than tol={self.tol} for {self.n_iter_no_change} consecutive epochs."
-        if self.learning_rate == "adaptive" and self.solver == "sgd" and opt.learning_rate > 1e-6:
-            opt.learning_rate /= 5.0
-            self._no_improvement_count = 0
-            if self.verbose:
-                print(f"{msg} Setting learning rate to {opt.learning_rate:g}.")
-            return False
-        if self.verbose:
-            print(f"{msg} Stopping.")
-        return True
-
-    def _record_epoch(self, loss, seconds, validation, learning_rate) -> dict:
-        """Append an epoch (or L-BFGS iteration) to the training record and return its entry."""
-        self.loss_ = float(loss)
-        self.loss_curve_.append(self.loss_)
-        val_score = None
-        if validation is not None:
-            val_score = self._validation_score(*validation)
-            self.validation_scores_.append(val_score)
-            self.best_validation_score_ = max(self.best_validation_score_, val_score)
-        record = {
-            "epoch": len(self.loss_curve_),
-            "loss": self.loss_,
-            "validation_score": val_score,
-            "learning_rate": learning_rate,
-            "seconds": seconds,
-        }
-        self.history_.append(record)
-        return record
-
-    def _print_epoch(self, record) -> None:
-        line = f"Iteration {self.n_iter_}, loss = {record['loss']:.8f}"
-        if record["validation_score"] is not None:
-            line += f", validation score = {record['validation_score']:.6f}"
-        if record["learning_rate"] is not None:
-            line += f", learning rate = {record['learning_rate']:.3g}"
-        print(f"{line}, {record['seconds']:.3f}s")
-
-    def _callbacks_stop(self, record) -> bool:
-        """Call the user's callbacks; True when one asks to stop."""
-        if not any(bool(callback(self, record)) for callback in self.callbacks or []):
-            return False
-        if self.verbose:
-            print("A callback asked to stop training.")
-        return True
-
-    def _interrupted(self, step) -> None:
-        """Ctrl-C: keep the weights of the last finished epoch (``step`` given: undo the current one)."""
-        if step is not None:
-            step.undo_epoch()
-        warnings.warn(
-            f"Training interrupted by the user after {self.n_iter_} finished epoch(s) of this "
-            "call; the model keeps the weights of the last finished epoch.",
-            UserWarning,
-            stacklevel=6,
+    def _diverged(self, plateau) -> None:
+        """A stochastic epoch diverged: an error, unless early stopping has a best epoch."""
+        epoch = self.n_iter_ + 1
+        if not (self.early_stopping and plateau.best_params is not None):
+            # No weights to put back: a raising call restores the whole estimator.
+            raise DivergenceError(
+                f"Training diverged in epoch {epoch}: the cost or the weights became "
+                f"inf, NaN or larger than {WEIGHT_LIMIT:g} "
+                f"(learning_rate_init={self.learning_rate_init}). Use a smaller "
+                "learning_rate_init, scale the inputs (e.g. StandardScaler), or use "
+                "solver='adam'. The estimator is left as it was before this call."
+            )
+        warn_at_caller(
+            f"Training diverged in epoch {epoch}; early stopping ends training there and "
+            "keeps the weights of the best validation score "
+            f"({plateau.best_score:.6g}). A smaller learning_rate_init or scaled inputs may "
+            "train further.",
         )
 
-    def _update_no_improvement(self, val_score, params) -> None:
-        """Count epochs without improvement (of ``val_score`` if given, else of the loss)."""
-        if val_score is not None:
-            best_before = self._best_score_seen
-            if val_score < best_before + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if val_score > best_before:
-                self._best_score_seen = val_score
-                self._best_params = params.copy()
-            return
-        if self.loss_ > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, self.loss_)
-
-    def _diverged(self):
-        # No weights to put back: a raising call restores the whole estimator,
-        # and early stopping that absorbs the error restores its best epoch.
-        raise DivergenceError(
-            f"Training diverged in epoch {self.n_iter_ + 1}: the cost or the weights became "
-            f"inf, NaN or larger than {WEIGHT_LIMIT:g} "
-            f"(learning_rate_init={self.learning_rate_init}). Use a smaller "
-            "learning_rate_init, scale the inputs (e.g. StandardScaler), or use "
-            "solver='adam'. The estimator is left as it was before this call."
+    def _warn_interrupted(self) -> None:
+        """Ctrl-C: training kept the weights of the last finished epoch."""
+        warn_at_caller(
+            f"Training interrupted by the user after {self.n_iter_} finished epoch(s) of this "
+            "call; the model keeps the weights of the last finished epoch.",
         )
 
     def _check_finite_outputs(self, X) -> None:
@@ -819,52 +642,20 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             "was before this call."
         )
 
-    # ------------------------------------------------------------------ #
-    # L-BFGS
-    # ------------------------------------------------------------------ #
-    def _fit_lbfgs(self, X, Y, sample_weight, params, validation):
-        network = self._network
-        grads = np.empty_like(params)
-        coef_grads, intercept_grads = network.unpack(grads)
-        finished = params.copy()  # the iterate of the last finished iteration
-        tic = [time.perf_counter()]
+    def _fit_lbfgs(self, X, Y, sample_weight, params, validation, fit_task):
+        step = Step(self._network, self.loss_function_, self.alpha, params)
         self.n_iter_ = 0
         if self.best_loss_ is None:
             self.best_loss_ = np.inf
-        stopped = [False]
-
-        def cost_and_grad(x):
-            params[...] = x
-            loss = network.loss_and_grad(
-                X, Y, self.coefs_, self.intercepts_, coef_grads, intercept_grads,
-                self.alpha, sample_weight,
-            )
-            if not np.isfinite(loss):
-                return np.inf, np.zeros_like(x)
-            return loss, grads.astype(np.float64)
-
-        def on_iteration(intermediate_result):
-            params[...] = intermediate_result.x
-            finished[...] = intermediate_result.x
-            self.n_iter_ += 1
-            now = time.perf_counter()
-            record = self._record_epoch(intermediate_result.fun, now - tic[0], validation, None)
-            tic[0] = now
-            self.best_loss_ = min(self.best_loss_, self.loss_)
-            if self.verbose:
-                self._print_epoch(record)
-            if self._callbacks_stop(record):
-                stopped[0] = True
-                raise StopIteration
-
+        epoch_end = self._epoch_end(validation, 0, [BestLoss()], fit_task)
         try:
-            result = minimize_lbfgs(
-                cost_and_grad, params, self.max_iter, self.max_fun, self.tol, on_iteration
+            result, why = run_lbfgs(
+                step, (X, Y, sample_weight), epoch_end, self.max_iter, self.max_fun, self.tol
             )
-        except KeyboardInterrupt:
-            # params may hold a line-search trial point of the unfinished iteration
-            params[...] = finished
-            self._interrupted(None)
+        finally:
+            epoch_end.close()
+        if why == "interrupted":
+            self._warn_interrupted()
             return
         if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
             raise DivergenceError(
@@ -875,17 +666,16 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         params[...] = result.x
         self.loss_ = float(result.fun)
         self.best_loss_ = min(self.best_loss_, self.loss_)
-        if result.status != 0 and not stopped[0]:
+        if result.status != 0 and why != "stopped":
             self._warn_not_converged(result)
 
     def _warn_not_converged(self, result) -> None:
         """L-BFGS stopped short of convergence (a limit, or a failed line search)."""
-        warnings.warn(
+        warn_at_caller(
             f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
             f"{result.status}: {result.message}). Increase max_iter or max_fun, or scale "
             "the data.",
             ConvergenceWarning,
-            stacklevel=6,
         )
 
     # ------------------------------------------------------------------ #
@@ -905,8 +695,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         if network is None:  # coefs_ set by hand
             units = [self.coefs_[0].shape[0]] + [W.shape[1] for W in self.coefs_]
             network = Network(
-                units, canonical_name(self.activation), canonical_name(self.out_activation_),
-                "squared_error",
+                units, canonical_name(self.activation), canonical_name(self.out_activation_)
             )
         return network.output(X, self.coefs_, self.intercepts_, self._prediction_activation())
 

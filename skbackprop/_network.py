@@ -20,13 +20,21 @@ All parameters live in one flat vector; ``coefs`` and ``intercepts`` are views
 into it, and so are the gradients. An optimizer then updates every parameter
 in a handful of whole-array passes, and L-BFGS gets its flat vector for free.
 
-Speed (see docs/performance.rst): apart from the matrix products, a training
-step allocates nothing. Activations and deltas live in buffers reused from
-batch to batch, the derivatives are applied in place, products read
-transposed views directly, and the cost is computed from the buffers the
-output delta uses anyway. Batches larger than ``CHUNK_ROWS`` rows (full-batch
-L-BFGS, prediction) are processed in blocks whose gradients are summed, so
-memory stays bounded and the element-wise passes run in cache.
+Speed (see docs/performance.rst): activations and deltas live in buffers
+reused from batch to batch, the matrix products write into them, products read
+transposed views directly, and the cost is computed from the buffers the output
+delta uses anyway. What still allocates per step: a
+temporary the size of a layer in the derivatives of sigmoid, tanh, ReLU and
+leaky ReLU and in the forward leaky ReLU, the binary cross-entropy's ``log1p``
+term, the batch's targets ``Y[rows]`` (and sample weights) of a shuffled
+batch, and the rows and products of a sparse batch.
+Batches larger than ``CHUNK_ROWS`` rows (full-batch L-BFGS, prediction) are
+processed in blocks whose gradients are summed, so memory stays bounded and
+the element-wise passes run in cache.
+
+The cost is not part of the network: it is an argument of
+:meth:`Network.loss_and_grad`, chosen where training is set up. Prediction
+needs only the architecture.
 """
 
 from __future__ import annotations
@@ -86,12 +94,11 @@ def _chunk_rows(X) -> int:
 
 
 # --------------------------------------------------------------------------- #
-# Initialisation schemes: name -> (fan_in, fan_out, activation, rng) -> (W, b)
+# Initialisation schemes: name -> (fan_in, fan_out, rng) -> (W, b), the
+# signature of a user's ``weight_init`` callable.
 # --------------------------------------------------------------------------- #
-def _glorot_uniform(fan_in, fan_out, activation, rng):
-    # Glorot & Bengio (2010); the sigmoid gets a bound sqrt(2) times smaller,
-    # as recommended in that paper and as scikit-learn does.
-    factor = 2.0 if activation == "sigmoid" else 6.0
+def _glorot_uniform(fan_in, fan_out, rng, factor=6.0):
+    # Glorot & Bengio (2010).
     bound = np.sqrt(factor / (fan_in + fan_out))
     return (
         rng.uniform(-bound, bound, (fan_in, fan_out)),
@@ -99,27 +106,33 @@ def _glorot_uniform(fan_in, fan_out, activation, rng):
     )
 
 
-def _glorot_normal(fan_in, fan_out, activation, rng):
+def _glorot_uniform_sigmoid(fan_in, fan_out, rng):
+    # A bound sqrt(3) times smaller for sigmoid layers, as recommended in
+    # Glorot & Bengio (2010) and as scikit-learn does.
+    return _glorot_uniform(fan_in, fan_out, rng, factor=2.0)
+
+
+def _glorot_normal(fan_in, fan_out, rng):
     std = np.sqrt(2.0 / (fan_in + fan_out))
     return rng.normal(0.0, std, (fan_in, fan_out)), np.zeros(fan_out)
 
 
-def _he_normal(fan_in, fan_out, activation, rng):
+def _he_normal(fan_in, fan_out, rng):
     # He et al. (2015), designed for ReLU units.
     return rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)), np.zeros(fan_out)
 
 
-def _he_uniform(fan_in, fan_out, activation, rng):
+def _he_uniform(fan_in, fan_out, rng):
     bound = np.sqrt(6.0 / fan_in)
     return rng.uniform(-bound, bound, (fan_in, fan_out)), np.zeros(fan_out)
 
 
-def _normal(fan_in, fan_out, activation, rng):
+def _normal(fan_in, fan_out, rng):
     # The seeds' reference network: standard normal weights and biases.
     return rng.standard_normal((fan_in, fan_out)), rng.standard_normal(fan_out)
 
 
-def _normal_scaled(fan_in, fan_out, activation, rng):
+def _normal_scaled(fan_in, fan_out, rng):
     # The reference network's improved scheme: N(0, 1/fan_in) weights.
     return (
         rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in),
@@ -127,12 +140,12 @@ def _normal_scaled(fan_in, fan_out, activation, rng):
     )
 
 
-def _uniform(fan_in, fan_out, activation, rng):
+def _uniform(fan_in, fan_out, rng):
     # The seeds' textbook recipe: weights and biases drawn in (0, 1).
     return rng.uniform(0.0, 1.0, (fan_in, fan_out)), rng.uniform(0.0, 1.0, fan_out)
 
 
-Initializer = Callable[[int, int, str, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+Initializer = Callable[[int, int, np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 #: name -> initialiser; the single list of valid ``weight_init`` strings.
 INITIALIZERS: dict[str, Initializer] = {
@@ -146,7 +159,11 @@ INITIALIZERS: dict[str, Initializer] = {
 }
 
 
-def resolve_init(weight_init: str | Callable, activation: str) -> str | Callable:
+#: Schemes with a variant for sigmoid layers: name -> that variant.
+SIGMOID_VARIANTS: dict[str, Initializer] = {"glorot_uniform": _glorot_uniform_sigmoid}
+
+
+def resolve_init(weight_init: str | Callable) -> str | Callable:
     """The scheme behind ``'auto'``: Glorot-uniform for every activation.
 
     Glorot-uniform (with the sigmoid-specific bound) is what scikit-learn's MLP
@@ -169,21 +186,14 @@ class Network:
         Hidden activation (a key of ``ACTIVATIONS``).
     out_activation : str
         Output activation.
-    loss : {'squared_error', 'cross_entropy', 'poisson'}
-        The cost.
+
+    The cost is not part of the network: :meth:`loss_and_grad` takes it.
     """
 
-    def __init__(
-        self,
-        layer_units: Sequence[int],
-        activation: str,
-        out_activation: str,
-        loss: str,
-    ) -> None:
+    def __init__(self, layer_units: Sequence[int], activation: str, out_activation: str) -> None:
         self.layer_units = [int(u) for u in layer_units]
         self.activation = activation
         self.out_activation = out_activation
-        self.loss = loss
         shapes = []
         for fan_in, fan_out in zip(self.layer_units[:-1], self.layer_units[1:], strict=True):
             shapes.append((fan_in, fan_out))
@@ -198,11 +208,6 @@ class Network:
         self._intercept_offsets = ioffsets
         self.n_params = ioffsets[-1]
         self._buffers: dict = {}
-
-    @property
-    def n_layers(self) -> int:
-        """Number of layers, input and output included."""
-        return len(self.layer_units)
 
     # ------------------------------------------------------------------ #
     # Parameter packing
@@ -234,7 +239,7 @@ class Network:
         layer and must return ``(W, b)`` of shapes ``(fan_in, fan_out)`` and
         ``(fan_out,)``.
         """
-        weight_init = resolve_init(weight_init, self.activation)
+        weight_init = resolve_init(weight_init)
         coefs, intercepts = [], []
         for i, (fan_in, fan_out) in enumerate(self.coef_shapes):
             layer_activation = self.out_activation if i == len(self.coef_shapes) - 1 else self.activation
@@ -247,7 +252,8 @@ class Network:
                         f"layer {i}; expected {(fan_in, fan_out)} and {(fan_out,)}."
                     )
             else:
-                W, b = INITIALIZERS[weight_init](fan_in, fan_out, layer_activation, rng)
+                table = SIGMOID_VARIANTS if layer_activation == "sigmoid" else {}
+                W, b = table.get(weight_init, INITIALIZERS[weight_init])(fan_in, fan_out, rng)
             coefs.append(W)
             intercepts.append(b)
         return self.pack(coefs, intercepts, dtype)
@@ -386,6 +392,7 @@ class Network:
         intercepts: Sequence[np.ndarray],
         coef_grads: Sequence[np.ndarray],
         intercept_grads: Sequence[np.ndarray],
+        loss: str,
         alpha: float = 0.0,
         sample_weight: np.ndarray | None = None,
     ) -> float:
@@ -401,6 +408,8 @@ class Network:
             Parameters, ``coefs[i]`` of shape ``(fan_in, fan_out)``.
         coef_grads, intercept_grads : list of ndarray
             Buffers of the same shapes that receive the gradient.
+        loss : {'squared_error', 'cross_entropy', 'poisson'}
+            The cost (it must suit the output activation, see ``LOSS_OUTPUTS``).
         alpha : float
             L2 penalty; adds ``alpha / (2 W) * sum ||Wl||^2`` to the cost.
         sample_weight : ndarray of shape (m,) or None
@@ -418,58 +427,48 @@ class Network:
         same sum, the work buffers stay small and the element-wise passes run
         in cache.
         """
-        m = X.shape[0]
-        dtype = coefs[0].dtype
         weight_sum = float(_total_weight(Y, sample_weight))
-        chunk = _chunk_rows(X)
-        if chunk >= m:
-            loss = self._backprop(
-                X, Y, coefs, intercepts, coef_grads, intercept_grads, sample_weight, weight_sum
-            )
+        params, grads = (coefs, intercepts), (coef_grads, intercept_grads)
+        if _chunk_rows(X) >= X.shape[0]:
+            value = self._backprop(X, Y, sample_weight, params, grads, loss, weight_sum)
         else:
-            partial_coefs, partial_intercepts = self.unpack(self._scratch(dtype))
-            loss = 0.0
-            for start in range(0, m, chunk):
-                stop = min(start + chunk, m)
-                first = start == 0
-                loss += self._backprop(
-                    X[start:stop],
-                    Y[start:stop],
-                    coefs,
-                    intercepts,
-                    coef_grads if first else partial_coefs,
-                    intercept_grads if first else partial_intercepts,
-                    None if sample_weight is None else sample_weight[start:stop],
-                    weight_sum,
-                )
-                if not first:
-                    for total, part in zip(
-                        [*coef_grads, *intercept_grads],
-                        [*partial_coefs, *partial_intercepts],
-                        strict=True,
-                    ):
-                        total += part
+            value = self._backprop_in_blocks(X, Y, sample_weight, params, grads, loss, weight_sum)
         if alpha:
             # Penalty alpha / (2 W) * sum ||Wl||^2 and its gradient (alpha / W) * Wl.
             scale = alpha / weight_sum
-            loss += 0.5 * scale * sum(float(np.vdot(W, W)) for W in coefs)
-            _add_scaled(coef_grads, coefs, scale, self._block(dtype))
-        return loss
+            value += 0.5 * scale * sum(float(np.vdot(W, W)) for W in coefs)
+            _add_scaled(coef_grads, coefs, scale, self._block(coefs[0].dtype))
+        return value
 
-    def _backprop(
-        self, X, Y, coefs, intercepts, coef_grads, intercept_grads, sample_weight, weight_sum
-    ) -> float:
+    def _backprop_in_blocks(self, X, Y, sample_weight, params, grads, loss, weight_sum) -> float:
+        """:meth:`_backprop` over blocks of ``CHUNK_ROWS`` rows, gradients added up."""
+        chunk = _chunk_rows(X)
+        partial = self.unpack(self._scratch(params[0][0].dtype))
+        value = 0.0
+        for start in range(0, X.shape[0], chunk):
+            rows = slice(start, start + chunk)
+            sw = None if sample_weight is None else sample_weight[rows]
+            first = start == 0
+            value += self._backprop(
+                X[rows], Y[rows], sw, params, grads if first else partial, loss, weight_sum
+            )
+            if not first:
+                for total, part in zip([*grads[0], *grads[1]], [*partial[0], *partial[1]], strict=True):
+                    total += part
+        return value
+
+    def _backprop(self, X, Y, sample_weight, params, grads, loss, weight_sum) -> float:
         """Forward and backward pass over the rows of ``X``, without the penalty.
 
         Both the cost and the gradients are divided by ``weight_sum`` (the
         weight of the whole batch when ``X`` is one block of it).
         """
+        (coefs, intercepts), (coef_grads, intercept_grads) = params, grads
         activations, deltas = self._workspace(X.shape[0], coefs[0].dtype)
         self.forward(X, coefs, intercepts, activations)
         last = len(coefs) - 1
-        loss = loss_and_output_delta(
-            self.loss, self.out_activation, Y, activations[last], deltas[last],
-            sample_weight, weight_sum,
+        value = loss_and_output_delta(
+            loss, self.out_activation, Y, activations[last], deltas[last], sample_weight, weight_sum
         )
         hidden_derivative = ACTIVATIONS[self.activation][1]
         for i in range(last, -1, -1):
@@ -484,7 +483,7 @@ class Network:
             if i > 0:
                 np.matmul(D, coefs[i].T, out=deltas[i - 1])
                 hidden_derivative(activations[i - 1], deltas[i - 1])
-        return loss
+        return value
 
 
 def loss_and_grad(
@@ -519,10 +518,10 @@ def loss_and_grad(
     coef_grads, intercept_grads : list of ndarray
     """
     units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
-    net = Network(units, activation, out_activation, loss)
+    net = Network(units, activation, out_activation)
     coef_grads = [np.empty_like(W) for W in coefs]
     intercept_grads = [np.empty_like(b) for b in intercepts]
     value = net.loss_and_grad(
-        X, Y, coefs, intercepts, coef_grads, intercept_grads, alpha, sample_weight
+        X, Y, coefs, intercepts, coef_grads, intercept_grads, loss, alpha, sample_weight
     )
     return value, coef_grads, intercept_grads

@@ -1,9 +1,11 @@
 """Optimizers: one small class per method, updating a flat parameter vector in place.
 
 Each optimizer has ``step(params, grads)`` and keeps its state sized to the
-parameters. Learning-rate schedules and the decision to stop belong to the
-training loop (``_base.py``), which sets ``optimizer.learning_rate`` between
-epochs. L-BFGS is a function over ``scipy.optimize.minimize``.
+parameters. It also owns its learning-rate schedule, as in scikit-learn: the
+end-of-epoch path calls ``epoch_end(t)`` after every epoch (``t``: samples
+seen so far) and ``on_plateau()`` when the score has stopped improving, which
+returns True when the optimizer lowered its rate and training should go on.
+L-BFGS is a function over ``scipy.optimize.minimize``.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ import scipy.optimize
 
 from . import _accel
 
+#: learning_rate='adaptive': on a plateau the rate is divided by this factor...
+ADAPTIVE_DIVISOR = 5.0
+#: ...until it falls to this value; the next plateau then ends training.
+ADAPTIVE_MIN_RATE = 1e-6
+
 
 class SGD:
-    """Stochastic gradient descent with (optionally Nesterov) momentum.
+    """Stochastic gradient descent with (optionally Nesterov) momentum and a schedule.
 
     ``velocity <- momentum * velocity - learning_rate * grad`` then
     ``params += velocity`` (or, with Nesterov,
@@ -36,13 +43,36 @@ class SGD:
         Momentum in ``[0, 1]``.
     nesterov : bool, default=False
         Use Nesterov's momentum.
+    schedule : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        'invscaling': after each epoch the rate becomes
+        ``learning_rate / (t + 1) ** power_t`` (``t``: samples seen);
+        'adaptive': on a plateau it is divided by ``ADAPTIVE_DIVISOR`` while it
+        is above ``ADAPTIVE_MIN_RATE``.
+    power_t : float, default=0.5
+        Exponent of 'invscaling'.
     """
 
-    def __init__(self, n_params, dtype, learning_rate, momentum=0.0, nesterov=False):
-        self.learning_rate = float(learning_rate)
+    def __init__(
+        self, n_params, dtype, learning_rate, momentum=0.0, nesterov=False,
+        schedule="constant", power_t=0.5,
+    ):
+        self.learning_rate_init = self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
+        self.schedule, self.power_t = schedule, float(power_t)
         self.velocity = np.zeros(n_params, dtype=dtype) if momentum else None
+
+    def epoch_end(self, time_step: int) -> None:
+        """After an epoch: the 'invscaling' schedule sets the rate for ``time_step`` samples seen."""
+        if self.schedule == "invscaling":
+            self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
+
+    def on_plateau(self) -> bool:
+        """The score stopped improving: True when the rate was lowered ('adaptive')."""
+        if self.schedule != "adaptive" or self.learning_rate <= ADAPTIVE_MIN_RATE:
+            return False
+        self.learning_rate /= ADAPTIVE_DIVISOR
+        return True
 
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """Update ``params`` in place from ``grads`` (which may be overwritten).
@@ -102,6 +132,13 @@ class Adam:
         self.t = 0
         self._m = np.zeros(n_params, dtype=dtype)  # first moment / (1 - beta_1)
         self._v = np.zeros(n_params, dtype=dtype)  # second moment / (1 - beta_2)
+
+    def epoch_end(self, time_step: int) -> None:
+        """Adam keeps its rate: the adaptive step sizes are its schedule."""
+
+    def on_plateau(self) -> bool:
+        """Adam does not react to a plateau: training stops."""
+        return False
 
     @property
     def first_moment(self) -> np.ndarray:

@@ -344,11 +344,11 @@ def test_reused_network_buffers_give_the_same_gradient():
     # must give exactly what a fresh computation gives.
     hidden, out, loss = "tanh", "softmax", "cross_entropy"
     X, Y, coefs, intercepts, sw = make_problem(19, hidden, out, loss, m=9)
-    net = Network([3, 4, 3, 3], hidden, out, loss)
+    net = Network([3, 4, 3, 3], hidden, out)
     grads = [np.empty_like(P) for P in coefs + intercepts]
     for rows in (slice(0, 9), slice(2, 6), slice(0, 9), slice(5, 6)):
         value = net.loss_and_grad(
-            X[rows], Y[rows], coefs, intercepts, grads[:3], grads[3:], 0.1, sw[rows]
+            X[rows], Y[rows], coefs, intercepts, grads[:3], grads[3:], loss, 0.1, sw[rows]
         )
         fresh = loss_and_grad(X[rows], Y[rows], coefs, intercepts, hidden, out, loss, 0.1, sw[rows])
         assert value == fresh[0]
