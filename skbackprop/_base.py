@@ -1,43 +1,31 @@
-"""The shared estimator: parameters, validation, the training loop.
+"""The shared estimator shell: parameters, validation, set-up, a transactional fit.
 
 ``BackpropClassifier`` and ``BackpropRegressor`` add only what differs: how
 targets are encoded, which output activation and cost are the default, and how
-predictions are decoded. Array math stays in ``_network.py`` and
-``_optimizers.py``; this module moves validated arrays between them.
+predictions are decoded. The training run is in ``_training.py``, the loop's
+parts in ``_loop.py`` and ``_epoch_end.py``, the array math in ``_network.py``
+and ``_optimizers.py``; this module checks the data and moves it between them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import sys
-import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from . import _callbacks
 from . import _validation as v
 from ._activations import HIDDEN_ACTIVATIONS, canonical_name
-from ._epoch_end import (
-    BestLoss,
-    EpochEnd,
-    History,
-    LearningRateSchedule,
-    Plateau,
-    UserCallbacks,
-    ValidationScore,
-    VerboseLine,
-)
-from ._loop import WEIGHT_LIMIT, Batches, DivergenceError, Step, run_epochs, run_lbfgs
+from ._loop import DivergenceError
 from ._losses import LOSS_OUTPUTS
 from ._network import INITIALIZERS, Network
-from ._optimizers import SGD, Adam
+from ._training import fit_lbfgs, fit_stochastic, warn_at_caller
 
 __all__ = ["BaseBackprop", "DivergenceError"]
 
@@ -91,20 +79,6 @@ def _as_generator(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     return np.random.default_rng(random_state)
-
-
-def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
-    """Warn with the line of the first caller outside skbackprop.
-
-    Frames of skbackprop and of scikit-learn's callback wrapper are skipped,
-    so the warning points at the user's ``fit`` call however deep it is raised.
-    """
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(
-        ("skbackprop.", "sklearn.callback.")
-    ):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, category, stacklevel=level)
 
 
 def _check_partial_fit(estimator) -> bool:
@@ -425,9 +399,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         self.coefs_, self.intercepts_ = network.unpack(params)
         try:
             if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sample_weight, params, validation, fit_task)
+                fit_lbfgs(self, X, Y, sample_weight, params, validation, fit_task)
             else:
-                self._fit_stochastic(X, Y, sample_weight, params, validation, incremental, fit_task)
+                fit_stochastic(self, X, Y, sample_weight, params, validation, incremental, fit_task)
             self._check_finite_outputs(X)
         finally:
             if not incremental:
@@ -529,108 +503,6 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     def _stratify_labels(self, y):
         return None
 
-    # ------------------------------------------------------------------ #
-    # Stochastic solvers
-    # ------------------------------------------------------------------ #
-    def _optimizer_settings(self) -> tuple:
-        """The parameters an optimizer is built from; a change starts a new one."""
-        if self.solver == "sgd":
-            return (
-                "sgd", self.learning_rate_init, self.momentum, self.nesterovs_momentum,
-                self.learning_rate, self.power_t,
-            )
-        return ("adam", self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
-
-    def _optimizer_for(self, params: np.ndarray, incremental: bool):
-        """The optimizer of this call: kept across partial_fit calls while its settings hold."""
-        settings = self._optimizer_settings()
-        if incremental and self._optimizer is not None and self._optimizer_key == settings:
-            return self._optimizer
-        kind = SGD if self.solver == "sgd" else Adam
-        opt = kind(params.shape[0], params.dtype, *settings[1:])
-        self._optimizer, self._optimizer_key = opt, settings
-        return opt
-
-    def _batch_size(self, n_samples: int) -> int:
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        if self.batch_size > n_samples:
-            warn_at_caller(
-                f"batch_size={self.batch_size} is larger than the number of samples "
-                f"({n_samples}); using batches of {n_samples}.",
-            )
-        return int(min(self.batch_size, n_samples))
-
-    def _epoch_end(self, validation, n_samples: int, solver_handlers, fit_task) -> EpochEnd:
-        """The end-of-epoch path of this call: the handlers, in the order they run."""
-        handlers = [ValidationScore(validation)] if validation is not None else []
-        handlers.append(History(n_samples))
-        if self.verbose:
-            handlers.append(VerboseLine())
-        handlers += solver_handlers
-        if self.callbacks:
-            handlers.append(UserCallbacks(self.callbacks, self.verbose))
-        if fit_task is not None:
-            handlers.append(fit_task.epochs())
-        return EpochEnd(self, handlers)
-
-    def _fit_stochastic(self, X, Y, sample_weight, params, validation, incremental, fit_task):
-        opt = self._optimizer_for(params, incremental)
-        batches = Batches(X, Y, sample_weight, self._batch_size(X.shape[0]), self.shuffle, self._rng)
-        step = Step(self._network, self.loss_function_, self.alpha, params, opt)
-        self.n_iter_ = 0
-        if self.early_stopping:
-            self.best_loss_ = None
-        elif self.best_loss_ is None:
-            self.best_loss_ = np.inf
-        plateau = Plateau(self, params, opt)
-        epoch_end = self._epoch_end(
-            validation, X.shape[0], [LearningRateSchedule(opt), plateau], fit_task
-        )
-        show_progress = self.verbose >= 2 and sys.stdout.isatty()
-        try:
-            why = run_epochs(batches, step, epoch_end, 1 if incremental else self.max_iter, show_progress)
-        finally:
-            epoch_end.close()
-        if why == "diverged":
-            self._diverged(plateau)
-        elif why == "interrupted":
-            self._warn_interrupted()
-        elif why == "max_iter" and not incremental:
-            warn_at_caller(
-                f"Stochastic optimizer: maximum iterations ({self.max_iter}) reached and the "
-                "optimization hasn't converged yet. Increase max_iter or tol.",
-                ConvergenceWarning,
-            )
-        if self.early_stopping and not incremental:
-            plateau.restore_best()
-
-    def _diverged(self, plateau) -> None:
-        """A stochastic epoch diverged: an error, unless early stopping has a best epoch."""
-        epoch = self.n_iter_ + 1
-        if not (self.early_stopping and plateau.best_params is not None):
-            # No weights to put back: a raising call restores the whole estimator.
-            raise DivergenceError(
-                f"Training diverged in epoch {epoch}: the cost or the weights became "
-                f"inf, NaN or larger than {WEIGHT_LIMIT:g} "
-                f"(learning_rate_init={self.learning_rate_init}). Use a smaller "
-                "learning_rate_init, scale the inputs (e.g. StandardScaler), or use "
-                "solver='adam'. The estimator is left as it was before this call."
-            )
-        warn_at_caller(
-            f"Training diverged in epoch {epoch}; early stopping ends training there and "
-            "keeps the weights of the best validation score "
-            f"({plateau.best_score:.6g}). A smaller learning_rate_init or scaled inputs may "
-            "train further.",
-        )
-
-    def _warn_interrupted(self) -> None:
-        """Ctrl-C: training kept the weights of the last finished epoch."""
-        warn_at_caller(
-            f"Training interrupted by the user after {self.n_iter_} finished epoch(s) of this "
-            "call; the model keeps the weights of the last finished epoch.",
-        )
-
     def _check_finite_outputs(self, X) -> None:
         """Refuse to return a model whose outputs on its own training data are not finite."""
         if self._network.outputs_finite(X, self.coefs_, self.intercepts_):
@@ -640,42 +512,6 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             "(some inputs are so large that the products overflow). Scale the inputs (e.g. "
             "StandardScaler) or use a smaller learning_rate_init. The estimator is left as it "
             "was before this call."
-        )
-
-    def _fit_lbfgs(self, X, Y, sample_weight, params, validation, fit_task):
-        step = Step(self._network, self.loss_function_, self.alpha, params)
-        self.n_iter_ = 0
-        if self.best_loss_ is None:
-            self.best_loss_ = np.inf
-        epoch_end = self._epoch_end(validation, 0, [BestLoss()], fit_task)
-        try:
-            result, why = run_lbfgs(
-                step, (X, Y, sample_weight), epoch_end, self.max_iter, self.max_fun, self.tol
-            )
-        finally:
-            epoch_end.close()
-        if why == "interrupted":
-            self._warn_interrupted()
-            return
-        if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
-            raise DivergenceError(
-                "L-BFGS diverged: the cost became inf or NaN. Scale the inputs (e.g. "
-                "StandardScaler) or increase alpha. The estimator is left as it was before "
-                "this call."
-            )
-        params[...] = result.x
-        self.loss_ = float(result.fun)
-        self.best_loss_ = min(self.best_loss_, self.loss_)
-        if result.status != 0 and why != "stopped":
-            self._warn_not_converged(result)
-
-    def _warn_not_converged(self, result) -> None:
-        """L-BFGS stopped short of convergence (a limit, or a failed line search)."""
-        warn_at_caller(
-            f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
-            f"{result.status}: {result.message}). Increase max_iter or max_fun, or scale "
-            "the data.",
-            ConvergenceWarning,
         )
 
     # ------------------------------------------------------------------ #

@@ -1,7 +1,8 @@
 """Cost functions: each knows its value and the delta of the output layer.
 
-Conventions (pinned in DESIGN.md, section 2), with weights ``w_i`` that are all
-one unless the caller passes sample weights, and ``W = sum_i w_i``:
+Conventions (pinned in the design record, docs/design.rst, section
+"design-conventions"), with weights ``w_i`` that are all one unless the caller
+passes sample weights, and ``W = sum_i w_i``:
 
 - ``squared_error``: ``C = (1/W) sum_i w_i * 1/2 * ||y_i - a_i||^2``. With a
   batch of one this is the textbook ``E_total = sum 1/2 (target - output)^2``.

@@ -1,0 +1,193 @@
+"""One call's training run: the estimator's settings turned into the loop's parts.
+
+The shell (``_base.py``) checks the data and sets the network up; the
+functions here build the optimizer, the batch source, the step engine and the
+end-of-epoch handlers from the estimator's parameters, run the loop
+(``_loop.py``) and turn its outcome into fitted attributes, warnings or
+errors. ``est`` is the estimator being fitted.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from ._epoch_end import (
+    BestLoss,
+    EpochEnd,
+    History,
+    LearningRateSchedule,
+    Plateau,
+    UserCallbacks,
+    ValidationScore,
+    VerboseLine,
+)
+from ._loop import WEIGHT_LIMIT, Batches, DivergenceError, Step, run_epochs, run_lbfgs
+from ._optimizers import SGD, Adam
+
+
+def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn with the line of the first caller outside skbackprop.
+
+    Frames of skbackprop and of scikit-learn's callback wrapper are skipped,
+    so the warning points at the user's ``fit`` call however deep it is raised.
+    """
+    frame, level = sys._getframe(1), 2  # level 1 is this function
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("skbackprop.", "sklearn.callback.")
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def _optimizer_settings(est) -> tuple:
+    """The parameters an optimizer is built from; a change starts a new one."""
+    if est.solver == "sgd":
+        return (
+            "sgd", est.learning_rate_init, est.momentum, est.nesterovs_momentum,
+            est.learning_rate, est.power_t,
+        )
+    return ("adam", est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
+
+
+def _optimizer_for(est, params: np.ndarray, incremental: bool):
+    """The optimizer of this call: kept across partial_fit calls while its settings hold."""
+    settings = _optimizer_settings(est)
+    if incremental and est._optimizer is not None and est._optimizer_key == settings:
+        return est._optimizer
+    kind = SGD if est.solver == "sgd" else Adam
+    opt = kind(params.shape[0], params.dtype, *settings[1:])
+    est._optimizer, est._optimizer_key = opt, settings
+    return opt
+
+
+def _batch_size(est, n_samples: int) -> int:
+    """``batch_size`` for ``n_samples`` rows ('auto': 200), with a warning when it is too large."""
+    if est.batch_size == "auto":
+        return min(200, n_samples)
+    if est.batch_size > n_samples:
+        warn_at_caller(
+            f"batch_size={est.batch_size} is larger than the number of samples "
+            f"({n_samples}); using batches of {n_samples}.",
+        )
+    return int(min(est.batch_size, n_samples))
+
+
+def _epoch_end(est, validation, n_samples: int, solver_handlers, fit_task) -> EpochEnd:
+    """The end-of-epoch path of this call: the handlers, in the order they run."""
+    handlers = [ValidationScore(validation)] if validation is not None else []
+    handlers.append(History(n_samples))
+    if est.verbose:
+        handlers.append(VerboseLine())
+    handlers += solver_handlers
+    if est.callbacks:
+        handlers.append(UserCallbacks(est.callbacks, est.verbose))
+    if fit_task is not None:
+        handlers.append(fit_task.epochs())
+    return EpochEnd(est, handlers)
+
+
+def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fit_task) -> None:
+    """Train with 'sgd' or 'adam': ``max_iter`` epochs (one for partial_fit) or fewer.
+
+    ``params`` is the flat parameter vector, trained in place; ``validation``
+    is ``(X_val, y_val, sample_weight_val)`` or None; ``fit_task`` is
+    scikit-learn's fit task (``_callbacks.FitTask``) or None.
+    """
+    opt = _optimizer_for(est, params, incremental)
+    batches = Batches(X, Y, sample_weight, _batch_size(est, X.shape[0]), est.shuffle, est._rng)
+    step = Step(est._network, est.loss_function_, est.alpha, params, opt)
+    est.n_iter_ = 0
+    if est.early_stopping:
+        est.best_loss_ = None
+    elif est.best_loss_ is None:
+        est.best_loss_ = np.inf
+    plateau = Plateau(est, params, opt)
+    epoch_end = _epoch_end(est, validation, X.shape[0], [LearningRateSchedule(opt), plateau], fit_task)
+    show_progress = est.verbose >= 2 and sys.stdout.isatty()
+    try:
+        why = run_epochs(batches, step, epoch_end, 1 if incremental else est.max_iter, show_progress)
+    finally:
+        epoch_end.close()
+    if why == "diverged":
+        _diverged(est, plateau)
+    elif why == "interrupted":
+        _warn_interrupted(est)
+    elif why == "max_iter" and not incremental:
+        warn_at_caller(
+            f"Stochastic optimizer: maximum iterations ({est.max_iter}) reached and the "
+            "optimization hasn't converged yet. Increase max_iter or tol.",
+            ConvergenceWarning,
+        )
+    if est.early_stopping and not incremental:
+        plateau.restore_best()
+
+
+def _diverged(est, plateau) -> None:
+    """A stochastic epoch diverged: an error, unless early stopping has a best epoch."""
+    epoch = est.n_iter_ + 1
+    if not (est.early_stopping and plateau.best_params is not None):
+        # No weights to put back: a raising call restores the whole estimator.
+        raise DivergenceError(
+            f"Training diverged in epoch {epoch}: the cost or the weights became "
+            f"inf, NaN or larger than {WEIGHT_LIMIT:g} "
+            f"(learning_rate_init={est.learning_rate_init}). Use a smaller "
+            "learning_rate_init, scale the inputs (e.g. StandardScaler), or use "
+            "solver='adam'. The estimator is left as it was before this call."
+        )
+    warn_at_caller(
+        f"Training diverged in epoch {epoch}; early stopping ends training there and "
+        "keeps the weights of the best validation score "
+        f"({plateau.best_score:.6g}). A smaller learning_rate_init or scaled inputs may "
+        "train further.",
+    )
+
+
+def _warn_interrupted(est) -> None:
+    """Ctrl-C: training kept the weights of the last finished epoch."""
+    warn_at_caller(
+        f"Training interrupted by the user after {est.n_iter_} finished epoch(s) of this "
+        "call; the model keeps the weights of the last finished epoch.",
+    )
+
+
+def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task) -> None:
+    """Train with L-BFGS on the whole data; arguments as :func:`fit_stochastic`."""
+    step = Step(est._network, est.loss_function_, est.alpha, params)
+    est.n_iter_ = 0
+    if est.best_loss_ is None:
+        est.best_loss_ = np.inf
+    epoch_end = _epoch_end(est, validation, 0, [BestLoss()], fit_task)
+    try:
+        result, why = run_lbfgs(
+            step, (X, Y, sample_weight), epoch_end, est.max_iter, est.max_fun, est.tol
+        )
+    finally:
+        epoch_end.close()
+    if why == "interrupted":
+        _warn_interrupted(est)
+        return
+    if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
+        raise DivergenceError(
+            "L-BFGS diverged: the cost became inf or NaN. Scale the inputs (e.g. "
+            "StandardScaler) or increase alpha. The estimator is left as it was before "
+            "this call."
+        )
+    params[...] = result.x
+    est.loss_ = float(result.fun)
+    est.best_loss_ = min(est.best_loss_, est.loss_)
+    if result.status != 0 and why != "stopped":
+        _warn_not_converged(est, result)
+
+
+def _warn_not_converged(est, result) -> None:
+    """L-BFGS stopped short of convergence (a limit, or a failed line search)."""
+    warn_at_caller(
+        f"lbfgs failed to converge after {est.n_iter_} iteration(s) (status="
+        f"{result.status}: {result.message}). Increase max_iter or max_fun, or scale "
+        "the data.",
+        ConvergenceWarning,
+    )
