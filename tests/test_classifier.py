@@ -1,15 +1,16 @@
 """BackpropClassifier: targets, probabilities, output layers and fitted attributes.
 
-The oracles are mathematical definitions: a forward pass written out here in
-plain numpy from ``coefs_`` / ``intercepts_``, the softmax and the sigmoid,
-the cross-entropy of DESIGN.md section 2, and scikit-learn's
+The oracles are mathematical definitions: the reference forward pass of
+``conftest.py`` (plain numpy, from ``coefs_`` / ``intercepts_``; docs/design.rst,
+section design-model), the softmax and the sigmoid, the cross-entropy of
+docs/design.rst, section design-conventions, and scikit-learn's
 ``LogisticRegression`` for a network without hidden layer (which is exactly
 a penalised logistic regression).
 """
 
 import numpy as np
 import pytest
-from scipy.special import expit, softmax
+from conftest import model_output, reference_forward
 from sklearn.datasets import load_iris, make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -17,28 +18,9 @@ from sklearn.preprocessing import StandardScaler
 
 from skbackprop import BackpropClassifier
 
-HIDDEN = {
-    "relu": lambda z: np.maximum(z, 0),
-    "tanh": np.tanh,
-    "sigmoid": expit,
-    "logistic": expit,
-    "identity": lambda z: z,
-}
 # Short training runs are the point of most tests here; tests that are about the
 # warning itself use pytest.warns, which sees it regardless of this filter.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-
-OUTPUT = {"softmax": lambda z: softmax(z, axis=1), "logistic": expit}
-
-
-def manual_forward(clf, X):
-    """The network's output computed from its fitted weights, independently of skbackprop."""
-    A = np.asarray(X, dtype=np.float64)
-    last = len(clf.coefs_) - 1
-    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_, strict=True)):
-        Z = A @ W + b
-        A = OUTPUT[clf.out_activation_](Z) if i == last else HIDDEN[clf.activation](Z)
-    return A
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +50,7 @@ def test_binary_string_labels(binary):
     assert proba.shape == (200, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
     # Column 1 is the sigmoid unit's output, the probability of classes_[1].
-    np.testing.assert_allclose(proba[:, 1], manual_forward(clf, X)[:, 0], rtol=1e-10)
+    np.testing.assert_allclose(proba[:, 1], model_output(clf, X)[:, 0], rtol=1e-10)
     np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-10)
     pred = clf.predict(X)
     assert pred.shape == (200,)
@@ -88,7 +70,7 @@ def test_multiclass_string_labels(iris):
     proba = clf.predict_proba(X)
     assert proba.shape == (150, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
-    np.testing.assert_allclose(proba, manual_forward(clf, X), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(proba, model_output(clf, X), rtol=1e-9, atol=1e-15)
     log_proba = clf.predict_log_proba(X)
     assert log_proba.shape == (150, 3)
     finite = proba > 0
@@ -113,7 +95,7 @@ def test_multilabel_indicator_targets():
     proba = clf.predict_proba(X)
     assert proba.shape == (150, 4)
     # One independent sigmoid per label: rows do not have to sum to 1.
-    np.testing.assert_allclose(proba, manual_forward(clf, X), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(proba, model_output(clf, X), rtol=1e-9, atol=1e-15)
     pred = clf.predict(X)
     assert pred.shape == (150, 4)
     assert set(np.unique(pred)) <= {0, 1}
@@ -132,7 +114,7 @@ def test_multiclass_sigmoid_output_rows_normalised(iris):
 
     assert clf.out_activation_ == "logistic"
     assert clf.n_outputs_ == 3
-    raw = manual_forward(clf, X)
+    raw = model_output(clf, X)
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
     np.testing.assert_allclose(proba, raw / raw.sum(axis=1, keepdims=True), rtol=1e-9)
@@ -153,7 +135,7 @@ def test_binary_softmax_uses_two_output_units(binary):
     proba = clf.predict_proba(X)
     assert proba.shape == (200, 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
-    np.testing.assert_allclose(proba, manual_forward(clf, X), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(proba, model_output(clf, X), rtol=1e-9, atol=1e-15)
     assert np.array_equal(clf.predict(X), np.argmax(proba, axis=1))
     assert clf.score(X, y) > 0.9
 
@@ -213,7 +195,7 @@ def test_loss_curve_is_the_documented_cross_entropy(iris):
     )
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
-    P = softmax(X @ W0 + b0, axis=1)
+    _, P = reference_forward(X, [W0], [b0], hidden=None, out="softmax")  # no hidden layer
     m = X.shape[0]
     expected = -np.log(P[np.arange(m), y]).mean() + alpha / (2 * m) * np.sum(W0**2)
     np.testing.assert_allclose(clf.loss_curve_[0], expected, rtol=1e-12)
@@ -229,7 +211,7 @@ def test_feature_names_in_from_dataframe(iris):
     clf.fit(frame, y)
     assert list(clf.feature_names_in_) == columns
     assert clf.n_features_in_ == 4
-    np.testing.assert_allclose(clf.predict_proba(frame), manual_forward(clf, X), rtol=1e-10)
+    np.testing.assert_allclose(clf.predict_proba(frame), model_output(clf, X), rtol=1e-10)
     renamed = frame.rename(columns={"petal width": "stalk width"})
     with pytest.raises(ValueError, match="feature names"):
         clf.predict(renamed)
@@ -273,4 +255,4 @@ def test_logistic_is_an_alias_of_sigmoid(iris):
         np.testing.assert_array_equal(Wa, Wb)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     # ...and it really is the sigmoid: the hidden layer matches the manual sigmoid forward pass.
-    np.testing.assert_allclose(a.predict_proba(X), manual_forward(a, X), rtol=1e-10)
+    np.testing.assert_allclose(a.predict_proba(X), model_output(a, X), rtol=1e-10)

@@ -1,10 +1,12 @@
 """Costs and gradients of the numerical core against independent oracles.
 
-- The cost returned by ``loss_and_grad`` equals the DESIGN.md formulas, computed
-  here from a forward pass written independently of the library.
+- The cost returned by ``loss_and_grad`` equals the formulas of docs/design.rst,
+  section design-conventions, computed here from the reference forward pass of
+  ``conftest.py`` (written independently of the library).
 - Its gradient equals a central finite difference of that independent cost, for
   every hidden activation x output activation x accepted loss, with and
-  without the L2 penalty and sample weights (DESIGN.md, oracle 3).
+  without the L2 penalty and sample weights (docs/design.rst, section
+  design-oracles, oracle 3).
 - The fused output deltas equal the general chain ``dC/dA (.) f'(Z)``.
 - The half Poisson deviance of an exponential output equals its formula, term
   by term, with ``0 log 0 = 0``, and stays finite and silent where the output
@@ -17,11 +19,11 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import reference_forward
 
 from skbackprop._activations import (
     ACTIVATIONS,
     HIDDEN_ACTIVATIONS,
-    LEAKY_SLOPE,
     OUTPUT_RANGES,
     exp_limit,
 )
@@ -38,41 +40,12 @@ OUTPUT_LOSS = sorted({(out, loss) for _, out, loss in COMBINATIONS})
 
 
 # --------------------------------------------------------------------------- #
-# The oracle: the model and its cost, written from DESIGN.md sections 1 and 2.
+# The oracle: the cost of docs/design.rst, section design-conventions, on the
+# reference forward pass (conftest.py, docs/design.rst section design-model).
 # --------------------------------------------------------------------------- #
-def act(name, z):
-    if name == "identity":
-        return z
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.where(z > 0, z, 0.0)
-    if name == "leaky_relu":
-        return np.where(z > 0, z, LEAKY_SLOPE * z)
-    if name == "softmax":
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    if name == "exp":
-        return np.exp(z)
-    raise AssertionError(name)
-
-
-def reference_forward(X, coefs, intercepts, hidden, out):
-    """Pre-activations of the hidden layers and the network output."""
-    A, hidden_z = X, []
-    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        Z = A @ W + b
-        if i == len(coefs) - 1:
-            return hidden_z, act(out, Z)
-        hidden_z.append(Z)
-        A = act(hidden, Z)
-    raise AssertionError("no layers")
-
-
 def reference_cost(X, Y, coefs, intercepts, hidden, out, loss, alpha=0.0, sample_weight=None):
-    """The cost exactly as DESIGN.md states it (weights: divide by their sum)."""
+    """The cost exactly as docs/design.rst, design-conventions, states it (weights:
+    divide by their sum)."""
     _, P = reference_forward(X, coefs, intercepts, hidden, out)
     w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
     total = w.sum()
@@ -122,8 +95,8 @@ def make_problem(seed, hidden, out, loss, hidden_sizes=(4, 3), m=7, n_in=3, n_ou
         X = rng.normal(size=(m, n_in))
         coefs = [rng.normal(0.0, 0.8, (a, b)) for a, b in zip(units[:-1], units[1:], strict=True)]
         intercepts = [rng.normal(0.0, 0.5, b) for b in units[1:]]
-        hidden_z, _ = reference_forward(X, coefs, intercepts, hidden, out)
-        if all(np.abs(Z).min() > margin for Z in hidden_z):
+        pre_activations, _ = reference_forward(X, coefs, intercepts, hidden, out)
+        if all(np.abs(Z).min() > margin for Z in pre_activations[:-1]):
             break
     else:
         raise AssertionError("no draw kept the hidden pre-activations away from 0")
@@ -224,7 +197,7 @@ def test_gradient_batch_of_one():
 
 @pytest.mark.parametrize("out, loss", OUTPUT_LOSS)
 def test_loss_value_matches_design_formulas(out, loss):
-    # Written term by term, sample by sample, from DESIGN.md section 2.
+    # Written term by term, sample by sample, from docs/design.rst, design-conventions.
     X, Y, coefs, intercepts, sw = make_problem(14, "tanh", out, loss)
     alpha = 0.7
     _, P = reference_forward(X, coefs, intercepts, "tanh", out)
@@ -290,7 +263,7 @@ def test_integer_weights_equal_repeated_samples():
 
 
 def general_path_delta(out, loss, Y, A, sample_weight):
-    """``dC/dA`` of the DESIGN.md cost, times ``f'`` through the library's derivative."""
+    """``dC/dA`` of the design-conventions cost, times ``f'`` through the library's derivative."""
     m = Y.shape[0]
     w = np.ones(m) if sample_weight is None else sample_weight
     scale = (w / w.sum())[:, np.newaxis]

@@ -1,7 +1,8 @@
 """The source documents' examples, reproduced through the public API.
 
-Oracle 1 (DESIGN.md section 3): the hand-worked backpropagation step of seed
-000, whose printed numbers are the expected values. Oracle 2: XOR is not
+Oracle 1 (docs/design.rst, section design-oracles, oracle 1): the hand-worked
+backpropagation step of seed 000, whose printed numbers are the expected
+values. Oracle 2 (same section, oracle 2): XOR is not
 linearly separable (a single-layer network gets at most 3 of the 4 points
 right), while one hidden layer of two sigmoid units separates it.
 """
@@ -23,7 +24,7 @@ W1, W2, W3, W4 = 0.15, 0.20, 0.25, 0.30  # w1, w2 feed h1; w3, w4 feed h2
 W5, W6, W7, W8 = 0.40, 0.45, 0.50, 0.55  # w5, w6 feed o1; w7, w8 feed o2
 B_HIDDEN, B_OUTPUT = 0.35, 0.60
 
-# The numbers printed in the source document (DESIGN.md, oracle 1).
+# The numbers printed in the source document (docs/design.rst, section design-oracles, oracle 1).
 E_TOTAL = 0.298371109
 EXPECTED_OUTPUT_WEIGHTS = {
     "w5": 0.35891648,
@@ -59,7 +60,8 @@ def classic_settings():
 
 
 def named_weights(coefs):
-    """Read w1..w8 out of the coefs_ layout given in DESIGN.md."""
+    """Read w1..w8 out of the coefs_ layout given in docs/design.rst, section design-oracles
+    (oracle 1; the layout itself: section design-conventions, "Weight layout")."""
     (w1, w3), (w2, w4) = coefs[0]
     (w5, w7), (w6, w8) = coefs[1]
     return {"w1": w1, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w6": w6, "w7": w7, "w8": w8}

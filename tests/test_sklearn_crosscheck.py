@@ -1,15 +1,17 @@
-"""Cross-check with scikit-learn's MLP on identical settings (DESIGN.md, oracle 4).
+"""Cross-check with scikit-learn's MLP on identical settings (docs/design.rst,
+section design-oracles, oracle 4).
 
 Both libraries start from the same weights. scikit-learn is given them through
-public attributes only: it is fitted once (to set up its label encoding), then
-its ``coefs_`` / ``intercepts_`` are overwritten and it is fitted again with
+public attributes only (``sklearn_from_start`` in ``conftest.py``): it is
+fitted once (to set up its label encoding), then its ``coefs_`` /
+``intercepts_`` are overwritten and it is fitted again with
 ``warm_start=True``, which continues from the weights it holds with a fresh
 optimizer. With plain SGD, no shuffling and the same alpha, batch size and
 learning rate, the two take identical gradient steps, so the weights after
 several epochs agree to rounding error (~1e-10) and so do the loss curves.
 
 Known convention difference: scikit-learn's squared loss also divides by the
-number of outputs, ours does not (DESIGN.md section 2). The gradients of both
+number of outputs, ours does not (docs/design.rst, section design-conventions). The gradients of both
 are those of our cost, so the weights still agree and only the reported
 multi-output regression loss differs, by exactly that factor.
 
@@ -21,7 +23,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import sklearn_at_least
+from conftest import sklearn_at_least, sklearn_from_start, starting_weights
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
@@ -62,17 +64,6 @@ NEEDS_SAMPLE_WEIGHT = sklearn_at_least("1.7", "MLP sample_weight")
 NEEDS_POISSON = sklearn_at_least("1.7", "MLPRegressor loss='poisson'")
 
 
-def starting_weights(n_outputs, hidden=HIDDEN, seed=1):
-    rng = np.random.default_rng(seed)
-    units = [N_FEATURES, *hidden, n_outputs]
-    coefs, intercepts = [], []
-    for fan_in, fan_out in zip(units[:-1], units[1:], strict=True):
-        bound = np.sqrt(6.0 / (fan_in + fan_out))
-        coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
-        intercepts.append(rng.uniform(-bound, bound, fan_out))
-    return coefs, intercepts
-
-
 def quiet_fit(estimator, X, y, sample_weight=None):
     # sample_weight only when given: scikit-learn's MLP accepts it from 1.7 on.
     fit_params = {} if sample_weight is None else {"sample_weight": sample_weight}
@@ -103,7 +94,7 @@ def shared_settings(activation, **overrides):
 def fit_both(kind, activation, hidden=HIDDEN, sample_weight=None, ours_only=None, **overrides):
     """Fit both libraries from the same weights; ``ours_only`` are parameters of ours alone."""
     X, y = make_data(kind)
-    coefs, intercepts = starting_weights(N_OUTPUTS[kind], hidden)
+    coefs, intercepts = starting_weights([N_FEATURES, *hidden, N_OUTPUTS[kind]])
     settings = shared_settings(activation, hidden_layer_sizes=hidden, **overrides)
     regression = kind in REGRESSION
 
@@ -117,13 +108,7 @@ def fit_both(kind, activation, hidden=HIDDEN, sample_weight=None, ours_only=None
     quiet_fit(ours, X, y, sample_weight)
 
     theirs_cls = MLPRegressor if regression else MLPClassifier
-    theirs = quiet_fit(theirs_cls(**{**settings, "max_iter": 1}), X, y, sample_weight)
-    theirs.coefs_ = [c.copy() for c in coefs]
-    theirs.intercepts_ = [b.copy() for b in intercepts]
-    theirs.loss_curve_ = []
-    theirs.best_loss_ = np.inf
-    theirs.t_ = 0
-    theirs.set_params(warm_start=True, max_iter=settings["max_iter"])
+    theirs = sklearn_from_start(theirs_cls(**settings), X, y, coefs, intercepts, sample_weight)
     quiet_fit(theirs, X, y, sample_weight)
     return ours, theirs, (coefs, intercepts)
 

@@ -1,0 +1,72 @@
+"""Ctrl-C during ``fit``: a warning, and the model of the last finished epoch.
+
+A ``KeyboardInterrupt`` is raised from inside the k-th cost evaluation, as
+Ctrl-C would. The oracle is a fit that ends at the last finished epoch (or
+L-BFGS iteration), or the starting weights when no epoch finished.
+"""
+
+import numpy as np
+import pytest
+from conftest import assert_same_weights, fit_quietly, noisy_problem, starting_weights
+
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._network import Network
+
+
+def _interrupt_on_call(monkeypatch, k):
+    """Make the k-th cost evaluation raise KeyboardInterrupt, as Ctrl-C would."""
+    original = Network.loss_and_grad
+    calls = [0]
+
+    def patched(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == k:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "loss_and_grad", patched)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_ctrl_c_keeps_the_last_finished_epoch(monkeypatch, solver):
+    X, y = noisy_problem("classifier", n=60)
+    params = dict(hidden_layer_sizes=(5,), solver=solver, batch_size=15, random_state=0)
+    # 4 batches per epoch: the 11th evaluation is the 3rd batch of epoch 3.
+    _interrupt_on_call(monkeypatch, 11)
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf = BackpropClassifier(**params, max_iter=50).fit(X, y)
+    monkeypatch.undo()
+    assert clf.n_iter_ == 2 == len(clf.loss_curve_) == len(clf.history_)
+    finished = fit_quietly(BackpropClassifier(**params, max_iter=2), X, y)
+    assert_same_weights(clf, finished)
+    np.testing.assert_array_equal(clf.predict(X), finished.predict(X))
+
+
+def test_ctrl_c_in_the_first_epoch_keeps_the_starting_weights(monkeypatch):
+    X, y = noisy_problem("regressor")
+    coefs, intercepts = starting_weights([4, 5, 1])
+    _interrupt_on_call(monkeypatch, 2)
+    with pytest.warns(UserWarning, match="interrupted"):
+        reg = BackpropRegressor(
+            (5,), batch_size=10, coefs_init=coefs, intercepts_init=intercepts
+        ).fit(X, y)
+    monkeypatch.undo()
+    assert reg.n_iter_ == 0
+    for kept, start in zip(reg.coefs_ + reg.intercepts_, coefs + intercepts, strict=True):
+        np.testing.assert_array_equal(kept, start)
+    assert reg.predict(X).shape == (X.shape[0],)
+
+
+def test_ctrl_c_during_lbfgs_keeps_the_last_finished_iteration(monkeypatch):
+    # The interrupt lands in the middle of an iteration (a line-search
+    # evaluation); the model must hold the iterate of the last finished one.
+    X, y = noisy_problem("classifier")
+    params = dict(hidden_layer_sizes=(5,), solver="lbfgs", random_state=0)
+    _interrupt_on_call(monkeypatch, 12)
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf = BackpropClassifier(**params, max_iter=200).fit(X, y)
+    monkeypatch.undo()
+    assert clf.n_iter_ >= 1
+    finished = fit_quietly(BackpropClassifier(**params, max_iter=clf.n_iter_), X, y)
+    assert_same_weights(clf, finished, atol=1e-12)
+    assert clf.loss_ == pytest.approx(finished.loss_, rel=1e-12)
