@@ -21,6 +21,7 @@ import sklearn
 from packaging.version import Version
 from sklearn.exceptions import ConvergenceWarning
 
+from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop._activations import LEAKY_SLOPE
 
 SKLEARN_VERSION = Version(sklearn.__version__)
@@ -139,6 +140,10 @@ def sklearn_from_start(estimator, X, y, coefs, intercepts, sample_weight=None):
 # Training runs (the training-control tests: schedules, early stopping,
 # weights, warm starts, history, interrupts, determinism)
 # --------------------------------------------------------------------------- #
+#: The estimator of each kind of ``noisy_problem``.
+ESTIMATORS = {"classifier": BackpropClassifier, "regressor": BackpropRegressor}
+
+
 def noisy_problem(kind, n=60, seed=0):
     """Small, slightly noisy problems: 3 classes (``kind='classifier'``) or one real target."""
     rng = np.random.default_rng(seed)

@@ -5,11 +5,7 @@ drawn from ``random_state`` too).
 """
 
 import pytest
-from conftest import assert_same_weights, fit_quietly, max_abs_diff, noisy_problem
-
-from skbackprop import BackpropClassifier, BackpropRegressor
-
-ESTIMATORS = {"classifier": BackpropClassifier, "regressor": BackpropRegressor}
+from conftest import ESTIMATORS, assert_same_weights, fit_quietly, max_abs_diff, noisy_problem
 
 
 @pytest.mark.parametrize(

@@ -14,13 +14,11 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import fit_quietly, noisy_problem
+from conftest import ESTIMATORS, fit_quietly, noisy_problem
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-
-ESTIMATORS = {"classifier": BackpropClassifier, "regressor": BackpropRegressor}
 
 
 def _expected_stop_epoch(scores, tol, patience):

@@ -10,10 +10,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import ESTIMATORS
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-
-ESTIMATORS = {"classifier": BackpropClassifier, "regressor": BackpropRegressor}
 
 
 def _data(kind, n=60, seed=0):

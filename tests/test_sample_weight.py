@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import (
+    ESTIMATORS,
     assert_same_weights,
     fit_quietly,
     max_abs_diff,
@@ -21,8 +22,6 @@ from conftest import (
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-
-ESTIMATORS = {"classifier": BackpropClassifier, "regressor": BackpropRegressor}
 
 
 def _weights_case(kind, case, rng):

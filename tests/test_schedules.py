@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 from conftest import (
+    ESTIMATORS,
     fit_quietly,
     max_abs_diff,
     noisy_problem,
@@ -23,9 +24,8 @@ from conftest import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop import BackpropClassifier
 
-ESTIMATORS = {"classifier": BackpropClassifier, "regressor": BackpropRegressor}
 SKLEARN = {"classifier": MLPClassifier, "regressor": MLPRegressor}
 
 

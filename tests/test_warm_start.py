@@ -12,6 +12,7 @@ settings. Early stopping across a warm start is in ``test_early_stopping.py``,
 import numpy as np
 import pytest
 from conftest import (
+    ESTIMATORS,
     assert_same_weights,
     fit_quietly,
     max_abs_diff,
@@ -22,8 +23,6 @@ from conftest import (
 from sklearn.neural_network import MLPClassifier
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-
-ESTIMATORS = {"classifier": BackpropClassifier, "regressor": BackpropRegressor}
 
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
