@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import SKLEARN_VERSION, sklearn_at_least
+from conftest import SKLEARN_VERSION, fit_quietly, sklearn_at_least
 from packaging.version import Version
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -30,12 +30,6 @@ SOLVERS = ["sgd", "adam", "lbfgs"]
 def _data():
     X, y = load_iris(return_X_y=True)
     return StandardScaler().fit_transform(X), y
-
-
-def _quiet(est, *args, method="fit", **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return getattr(est, method)(*args, **kwargs)
 
 
 class Recorder:
@@ -82,7 +76,7 @@ def test_both_estimators_take_callbacks(cls):
 def test_each_epoch_is_a_subtask_of_the_fit_task(solver):
     X, y = _data()
     rec = Recorder()
-    clf = _quiet(BackpropClassifier((4,), solver=solver, max_iter=6, random_state=0).set_callbacks(rec), X, y)
+    clf = fit_quietly(BackpropClassifier((4,), solver=solver, max_iter=6, random_state=0).set_callbacks(rec), X, y)
     events = rec.events
     assert events[0] == ("setup", "fit") and events[-1] == ("teardown", "fit")
     assert events[1] == ("begin", "fit", 0, True) and events[-2][:4] == ("end", "fit", 0, True)
@@ -103,10 +97,10 @@ def test_fitted_estimator_of_an_epoch_is_the_model_after_that_epoch(solver):
     X, y = _data()
     params = dict(hidden_layer_sizes=(4,), solver=solver, random_state=0)
     rec = Recorder()
-    _quiet(BackpropClassifier(**params, max_iter=5).set_callbacks(rec), X, y)
+    fit_quietly(BackpropClassifier(**params, max_iter=5).set_callbacks(rec), X, y)
     for k in (1, 3):
         fitted = rec.epoch_ends()[k - 1][4]
-        ref = _quiet(BackpropClassifier(**params, max_iter=k), X, y)
+        ref = fit_quietly(BackpropClassifier(**params, max_iter=k), X, y)
         for a, b in zip(fitted.coefs_ + fitted.intercepts_, ref.coefs_ + ref.intercepts_, strict=True):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
         np.testing.assert_array_equal(fitted.predict(X), ref.predict(X))
@@ -120,7 +114,7 @@ def test_scoring_monitor_records_one_row_per_epoch(solver):
     X, y = _data()
     monitor = ScoringMonitor(scoring="accuracy")
     clf = BackpropClassifier((4,), solver=solver, max_iter=7, random_state=0).set_callbacks(monitor)
-    _quiet(clf, X, y)
+    fit_quietly(clf, X, y)
     rows = monitor.get_logs().data
     epochs = [r for r in rows if r["task_name"] == "epoch"]
     assert [r["task_id"] for r in epochs] == list(range(clf.n_iter_))
@@ -139,7 +133,7 @@ def test_scoring_monitor_with_sample_weight_and_regressor():
     sw = np.linspace(0.5, 2.0, len(y))
     monitor = ScoringMonitor(scoring="r2")
     reg = BackpropRegressor((4,), max_iter=4, random_state=0).set_callbacks(monitor)
-    _quiet(reg, X, target, sample_weight=sw)
+    fit_quietly(reg, X, target, sample_weight=sw)
     epochs = [r for r in monitor.get_logs().data if r["task_name"] == "epoch"]
     assert len(epochs) == 4
     assert epochs[-1]["r2"] == pytest.approx(reg.score(X, target, sample_weight=sw))
@@ -152,7 +146,7 @@ def test_progress_bar_shows_the_epochs(capsys):
 
     X, y = _data()
     clf = BackpropClassifier((4,), max_iter=5, random_state=0).set_callbacks(ProgressBar())
-    _quiet(clf, X, y)
+    fit_quietly(clf, X, y)
     out = capsys.readouterr().out
     assert "BackpropClassifier - fit" in out and "100%" in out
     assert clf.n_iter_ == 5
@@ -168,7 +162,7 @@ def test_a_callback_returning_true_stops_training(solver):
         warnings.simplefilter("error", ConvergenceWarning)  # a requested stop is no failure
         clf.set_callbacks(rec).fit(X, y)
     assert clf.n_iter_ == 3 == len(clf.loss_curve_)
-    ref = _quiet(BackpropClassifier((4,), solver=solver, max_iter=3, tol=0, random_state=0), X, y)
+    ref = fit_quietly(BackpropClassifier((4,), solver=solver, max_iter=3, tol=0, random_state=0), X, y)
     for a, b in zip(clf.coefs_, ref.coefs_, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -191,7 +185,7 @@ def test_callbacks_propagate_through_a_pipeline():
     X, y = _data()
     rec = PropagatedRecorder()
     pipe = make_pipeline(StandardScaler(), BackpropClassifier((4,), max_iter=4, random_state=0))
-    _quiet(pipe.set_callbacks(rec), X, y)
+    fit_quietly(pipe.set_callbacks(rec), X, y)
     assert len(rec.epoch_ends()) == 4 == pipe[-1].n_iter_
     # Our fit task is attached under the pipeline's final step.
     fits = [e for e in rec.events if e[:2] == ("begin", "fit")]
@@ -206,7 +200,7 @@ def test_callbacks_propagate_through_a_grid_search():
     search = GridSearchCV(
         BackpropClassifier((4,), max_iter=3, random_state=0), {"alpha": [1e-4, 1e-2]}, cv=2
     ).set_callbacks(rec)
-    _quiet(search, X, y)
+    fit_quietly(search, X, y)
     # 2 candidates x 2 folds + the refit, 3 epochs each.
     assert len(rec.epoch_ends()) == (2 * 2 + 1) * 3
 
@@ -226,7 +220,7 @@ def test_a_failing_fit_still_tears_callbacks_down_and_restores_the_estimator():
     assert epochs == [("begin", "epoch", 0), ("end", "epoch", 0)]
     assert rec.epoch_ends(with_data=False)[0][4] is None
     assert not [e for e in rec.events if e[:2] == ("end", "fit")]
-    _quiet(clf.set_params(learning_rate_init=1e-3), X, y)  # usable afterwards
+    fit_quietly(clf.set_params(learning_rate_init=1e-3), X, y)  # usable afterwards
 
 
 @needs_callbacks
@@ -236,7 +230,7 @@ def test_own_callbacks_and_sklearn_callbacks_together():
     clf = BackpropClassifier(
         (4,), max_iter=4, random_state=0, callbacks=[lambda est, record: seen.append(record["epoch"])]
     )
-    _quiet(clf.set_callbacks(rec), X, y)
+    fit_quietly(clf.set_callbacks(rec), X, y)
     assert seen == [1, 2, 3, 4] and len(rec.epoch_ends()) == 4
 
 
@@ -248,7 +242,7 @@ def test_without_the_callback_api_nothing_changes():
     X, y = _data()
     seen = []
     clf = BackpropClassifier((4,), max_iter=3, callbacks=[lambda est, rec: seen.append(1)])
-    _quiet(clf, X, y)
+    fit_quietly(clf, X, y)
     assert not hasattr(clf, "set_callbacks")
     assert len(seen) == clf.n_iter_ == 3
 
