@@ -49,9 +49,10 @@ def leaky_relu(Z: np.ndarray) -> np.ndarray:
 
 def softmax(Z: np.ndarray) -> np.ndarray:
     """Row-wise softmax, shifted by the row maximum so that ``exp`` cannot overflow."""
-    Z -= Z.max(axis=1, keepdims=True)
+    # The reductions that Z.max(axis=1) and Z.sum(axis=1) run, without their wrappers.
+    Z -= np.maximum.reduce(Z, axis=1, keepdims=True)
     np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
+    Z /= np.add.reduce(Z, axis=1, keepdims=True)
     return Z
 
 

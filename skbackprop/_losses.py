@@ -31,6 +31,8 @@ derivative (a Jacobian-vector product for softmax).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.special import xlogy
 
@@ -51,10 +53,13 @@ LOSS_OUTPUTS = {
     "poisson": ("exp",),
 }
 
+#: The valid ``(output activation, loss)`` pairs, for a one-lookup check per step.
+_VALID_PAIRS = frozenset((out, loss) for loss, outs in LOSS_OUTPUTS.items() for out in outs)
+
 
 def _weighted_sum(row_values: np.ndarray, sample_weight: np.ndarray | None) -> float:
     if sample_weight is None:
-        return float(row_values.sum())
+        return float(np.add.reduce(row_values, axis=None))  # row_values.sum()
     return float(np.dot(sample_weight, row_values))
 
 
@@ -66,6 +71,8 @@ def _weighted_inner(U: np.ndarray, V: np.ndarray, sample_weight: np.ndarray | No
 
 
 def _check_pair(loss: str, out_activation: str) -> None:
+    if (out_activation, loss) in _VALID_PAIRS:
+        return
     if loss not in LOSS_OUTPUTS:
         raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSS_OUTPUTS)}.")
     if out_activation not in LOSS_OUTPUTS[loss]:
@@ -73,6 +80,13 @@ def _check_pair(loss: str, out_activation: str) -> None:
             f"loss={loss!r} cannot be used with output activation "
             f"{out_activation!r}; it accepts {LOSS_OUTPUTS[loss]}."
         )
+
+
+@lru_cache
+def _clip_bounds(dtype) -> tuple:
+    """``(eps, 1 - eps)`` of ``dtype``: the range the cross-entropy clips probabilities to."""
+    eps = np.finfo(dtype).eps
+    return eps, 1 - eps
 
 
 def _cross_entropy_sum(
@@ -83,8 +97,10 @@ def _cross_entropy_sum(
     work: np.ndarray,
 ) -> float:
     """``-sum_i w_i sum_k [...]`` of the cross-entropy, using ``work`` (shape of ``A``) as scratch."""
-    eps = np.finfo(A.dtype).eps
-    P = np.clip(A, eps, 1 - eps, out=work)
+    low, high = _clip_bounds(A.dtype)
+    # np.clip(A, low, high, out=work), which computes min(max(a, low), high),
+    # without its Python wrapper.
+    P = np.minimum(np.maximum(A, low, out=work), high, out=work)
     if out_activation != "softmax":
         # y log p + (1 - y) log(1 - p) = y (log p - log(1 - p)) + log(1 - p)
         log_q = np.log1p(-P)
@@ -92,7 +108,7 @@ def _cross_entropy_sum(
         P -= log_q
         P *= Y
         P += log_q
-        return -_weighted_sum(P.sum(axis=1), sample_weight)
+        return -_weighted_sum(np.add.reduce(P, axis=1), sample_weight)
     np.log(P, out=P)
     return -_weighted_inner(Y, P, sample_weight)
 
@@ -110,9 +126,9 @@ def _poisson_sum(
     work -= Y
     work += A
     if sample_weight is None:
-        first = float(work.sum())
+        first = float(np.add.reduce(work, axis=None))
     else:
-        first = _weighted_sum(work.sum(axis=1), sample_weight)
+        first = _weighted_sum(np.add.reduce(work, axis=1), sample_weight)
     np.maximum(A, np.finfo(A.dtype).tiny, out=work)
     np.log(work, out=work)
     return first - _weighted_inner(Y, work, sample_weight)
@@ -125,7 +141,7 @@ def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None) -> float:
 
 def _total_weight(Y: np.ndarray, sample_weight: np.ndarray | None) -> float:
     """``sum(sample_weight)``, or the number of rows without weights."""
-    return Y.shape[0] if sample_weight is None else float(sample_weight.sum())
+    return Y.shape[0] if sample_weight is None else float(np.add.reduce(sample_weight, axis=None))
 
 
 def _finish_delta(

@@ -26,8 +26,11 @@ transposed views directly, and the cost is computed from the buffers the output
 delta uses anyway. What still allocates per step: a
 temporary the size of a layer in the derivatives of sigmoid, tanh, ReLU and
 leaky ReLU and in the forward leaky ReLU, the binary cross-entropy's ``log1p``
-term, the batch's targets ``Y[rows]`` (and sample weights) of a shuffled
-batch, and the rows and products of a sparse batch.
+term, and the rows and products of a sparse batch (the rows of a shuffled
+dense batch are gathered into reused buffers, see ``_loop.Batches``). The
+hot path calls the ufuncs and their reductions directly (``np.add.reduce``
+rather than ``np.sum``): the same computations without the Python wrappers,
+which cost more than the arithmetic on small batches.
 Batches larger than ``CHUNK_ROWS`` rows (full-batch L-BFGS, prediction) are
 processed in blocks whose gradients are summed, so memory stays bounded and
 the element-wise passes run in cache.
@@ -60,17 +63,27 @@ CHUNK_ROWS = 2048
 #: Entries per block of the element-wise passes that go through a work vector.
 BLOCK = 32768
 
+#: Most row counts whose work-buffer views :meth:`Network._workspace` keeps.
+MAX_VIEWS = 4
+
 
 def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
     """``targets[i] += scale * sources[i]`` without a temporary the size of the arrays.
 
     The product goes through ``block`` piece by piece (which also keeps it in
     cache); arrays that are not contiguous fall back to a plain expression.
+    Every path computes the same rounded product ``scale * src`` and adds it,
+    so the results do not depend on the path.
     """
     n = block.shape[0]
     for src, dst in zip(sources, targets, strict=True):
         if not (src.flags.c_contiguous and dst.flags.c_contiguous):
             dst += scale * src
+            continue
+        size = dst.size
+        if size <= n and size < _accel.MIN_PARAMS:
+            # The common case of a small network: one block, no reshaping.
+            dst += np.multiply(src, scale, out=block[:size].reshape(src.shape))
             continue
         flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
         if _accel.use_for(flat_dst):
@@ -83,7 +96,11 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
 
 def abs_max(array: np.ndarray) -> float:
     """``max(|array|)`` in two passes, without the copy that ``np.abs`` makes."""
-    return max(float(array.max(initial=0.0)), -float(array.min(initial=0.0)))
+    # The ufuncs' reductions directly: what ``array.max(initial=0.0)`` runs.
+    return max(
+        float(np.maximum.reduce(array, axis=None, initial=0.0)),
+        -float(np.minimum.reduce(array, axis=None, initial=0.0)),
+    )
 
 
 def _chunk_rows(X) -> int:
@@ -262,16 +279,35 @@ class Network:
     # Buffers
     # ------------------------------------------------------------------ #
     def _workspace(self, n_rows: int, dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Activation and delta buffers for up to ``n_rows`` rows, reused across calls."""
+        """Activation and delta buffers for ``n_rows`` rows, reused across calls.
+
+        The buffers have room for the most rows asked for so far. The lists of
+        their first ``n_rows`` rows are kept as well (training asks for the
+        same one or two row counts at every step), so that a repeated call
+        makes no new views; callers must not modify the lists.
+        """
         key = np.dtype(dtype)
-        cached = self._buffers.get(key)
+        views = self._buffers.get(("views", key, n_rows))
+        if views is not None:
+            return views
+        cached = self._buffers.get(("work", key))
         if cached is None or cached[0] < n_rows:
             acts = [np.empty((n_rows, u), dtype=dtype) for u in self.layer_units[1:]]
             deltas = [np.empty((n_rows, u), dtype=dtype) for u in self.layer_units[1:]]
             cached = (n_rows, acts, deltas)
-            self._buffers[key] = cached
+            self._buffers[("work", key)] = cached
+            self._forget_views()  # views of the replaced buffers
+        elif sum(1 for k in self._buffers if k[0] == "views") >= MAX_VIEWS:
+            self._forget_views()
         _, acts, deltas = cached
-        return [a[:n_rows] for a in acts], [d[:n_rows] for d in deltas]
+        views = [a[:n_rows] for a in acts], [d[:n_rows] for d in deltas]
+        self._buffers[("views", key, n_rows)] = views
+        return views
+
+    def _forget_views(self) -> None:
+        """Drop the views kept by :meth:`_workspace`."""
+        for k in [k for k in self._buffers if k[0] == "views"]:
+            del self._buffers[k]
 
     def _scratch(self, dtype) -> np.ndarray:
         """A flat work vector of ``n_params`` entries (penalty terms, partial gradients)."""
@@ -315,20 +351,20 @@ class Network:
         None. ``out_activation`` replaces the output activation (``'identity'``
         gives the output layer's pre-activation ``Z_L``).
         """
-        dtype = coefs[0].dtype
         if activations is None:
+            dtype = coefs[0].dtype
             activations = [np.empty((X.shape[0], u), dtype=dtype) for u in self.layer_units[1:]]
         hidden = ACTIVATIONS[self.activation][0]
         output = ACTIVATIONS[out_activation or self.out_activation][0]
         last = len(coefs) - 1
         A = X
-        for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+        for i in range(last + 1):
             Z = activations[i]
-            if sp.issparse(A):
-                Z[...] = A @ W
+            if i == 0 and sp.issparse(A):  # only the input can be sparse
+                Z[...] = A @ coefs[0]
             else:
-                np.matmul(A, W, out=Z)
-            Z += b
+                np.matmul(A, coefs[i], out=Z)
+            Z += intercepts[i]
             (output if i == last else hidden)(Z)
             A = Z
         return activations
@@ -429,14 +465,14 @@ class Network:
         """
         weight_sum = float(_total_weight(Y, sample_weight))
         params, grads = (coefs, intercepts), (coef_grads, intercept_grads)
-        if _chunk_rows(X) >= X.shape[0]:
+        if X.shape[0] <= CHUNK_ROWS or _chunk_rows(X) >= X.shape[0]:
             value = self._backprop(X, Y, sample_weight, params, grads, loss, weight_sum)
         else:
             value = self._backprop_in_blocks(X, Y, sample_weight, params, grads, loss, weight_sum)
         if alpha:
             # Penalty alpha / (2 W) * sum ||Wl||^2 and its gradient (alpha / W) * Wl.
             scale = alpha / weight_sum
-            value += 0.5 * scale * sum(float(np.vdot(W, W)) for W in coefs)
+            value += 0.5 * scale * sum([float(np.vdot(W, W)) for W in coefs])
             _add_scaled(coef_grads, coefs, scale, self._block(coefs[0].dtype))
         return value
 
@@ -473,13 +509,15 @@ class Network:
         hidden_derivative = ACTIVATIONS[self.activation][1]
         for i in range(last, -1, -1):
             D = deltas[i]
-            A_prev = X if i == 0 else activations[i - 1]
-            if sp.issparse(A_prev):
-                coef_grads[i][...] = A_prev.T @ D
+            if i > 0:
+                # A transposed view: BLAS reads it in place, no copy.
+                np.matmul(activations[i - 1].T, D, out=coef_grads[i])
+            elif sp.issparse(X):  # only the input can be sparse
+                coef_grads[0][...] = X.T @ D
             else:
-                # A_prev.T is a transposed view: BLAS reads it in place, no copy.
-                np.matmul(A_prev.T, D, out=coef_grads[i])
-            np.sum(D, axis=0, out=intercept_grads[i])
+                np.matmul(X.T, D, out=coef_grads[0])
+            # np.sum(D, axis=0, out=...) without its Python wrapper.
+            np.add.reduce(D, axis=0, out=intercept_grads[i])
             if i > 0:
                 np.matmul(D, coefs[i].T, out=deltas[i - 1])
                 hidden_derivative(activations[i - 1], deltas[i - 1])

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from ._compiled import epoch_trainer
 from ._epoch_end import (
     BestLoss,
     EpochEnd,
@@ -25,8 +26,18 @@ from ._epoch_end import (
     ValidationScore,
     VerboseLine,
 )
-from ._loop import WEIGHT_LIMIT, Batches, DivergenceError, Step, run_epochs, run_lbfgs
+from ._loop import (
+    WEIGHT_LIMIT,
+    Batches,
+    DivergenceError,
+    Step,
+    run_epochs,
+    run_lbfgs,
+    train_epoch,
+)
+from ._network import CHUNK_ROWS
 from ._optimizers import SGD, Adam
+from ._threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for
 
 
 def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
@@ -108,8 +119,14 @@ def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fi
     plateau = Plateau(est, params, opt)
     epoch_end = _epoch_end(est, validation, X.shape[0], [LearningRateSchedule(opt), plateau], fit_task)
     show_progress = est.verbose >= 2 and sys.stdout.isatty()
+    max_epochs = 1 if incremental else est.max_iter
+    threads = blas_threads_for(
+        est._network.layer_units, batches.batch_size, len(batches) * max_epochs, SMALL_STEP
+    )
+    train = epoch_trainer(batches, step, show_progress) or train_epoch
     try:
-        why = run_epochs(batches, step, epoch_end, 1 if incremental else est.max_iter, show_progress)
+        with threads:
+            why = run_epochs(batches, step, epoch_end, max_epochs, show_progress, train)
     finally:
         epoch_end.close()
     if why == "diverged":
@@ -161,10 +178,13 @@ def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task) -> None:
     if est.best_loss_ is None:
         est.best_loss_ = np.inf
     epoch_end = _epoch_end(est, validation, 0, [BestLoss()], fit_task)
+    rows = min(X.shape[0], CHUNK_ROWS)
+    threads = blas_threads_for(est._network.layer_units, rows, est.max_iter, SMALL_LBFGS)
     try:
-        result, why = run_lbfgs(
-            step, (X, Y, sample_weight), epoch_end, est.max_iter, est.max_fun, est.tol
-        )
+        with threads:
+            result, why = run_lbfgs(
+                step, (X, Y, sample_weight), epoch_end, est.max_iter, est.max_fun, est.tol
+            )
     finally:
         epoch_end.close()
     if why == "interrupted":

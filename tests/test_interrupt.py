@@ -2,15 +2,23 @@
 
 A ``KeyboardInterrupt`` is raised from inside the k-th cost evaluation, as
 Ctrl-C would. The oracle is a fit that ends at the last finished epoch (or
-L-BFGS iteration), or the starting weights when no epoch finished.
+L-BFGS iteration), or the starting weights when no epoch finished. The
+stochastic solvers are interrupted on both training paths: the NumPy path
+(inside the batch's cost evaluation) and the compiled epoch of the optional
+numba kernels, where Python sees the signal when the epoch's compiled call
+returns, so the epoch that holds the k-th evaluation is undone.
 """
+
+import math
 
 import numpy as np
 import pytest
-from conftest import assert_same_weights, fit_quietly, noisy_problem, starting_weights
 
-from skbackprop import BackpropClassifier, BackpropRegressor
+from conftest import assert_same_weights, fit_quietly, noisy_problem, starting_weights
+from skbackprop import BackpropClassifier, BackpropRegressor, _accel, _compiled
 from skbackprop._network import Network
+
+PATHS = ["numpy"] + (["compiled"] if _accel.available() else [])
 
 
 def _interrupt_on_call(monkeypatch, k):
@@ -27,30 +35,62 @@ def _interrupt_on_call(monkeypatch, k):
     monkeypatch.setattr(Network, "loss_and_grad", patched)
 
 
+def _interrupt_compiled_epoch(monkeypatch, epoch):
+    """Ctrl-C during the compiled ``epoch``: noticed when its compiled call returns."""
+    original = _compiled.CompiledEpoch.__call__
+    calls = []
+
+    def patched(self, *args, **kwargs):
+        calls.append(1)
+        result = original(self, *args, **kwargs)
+        if len(calls) == epoch:
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(_compiled.CompiledEpoch, "__call__", patched)
+    return calls
+
+
+@pytest.fixture(params=PATHS)
+def interrupt_stochastic(request, monkeypatch):
+    """``arm(k, batches_per_epoch)``: interrupt the k-th evaluation on one training path."""
+
+    def arm(k, batches_per_epoch):
+        if request.param == "numpy":
+            monkeypatch.setattr(_accel, "ENABLED", False)
+            _interrupt_on_call(monkeypatch, k)
+            return None
+        return _interrupt_compiled_epoch(monkeypatch, math.ceil(k / batches_per_epoch))
+
+    return arm
+
+
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
-def test_ctrl_c_keeps_the_last_finished_epoch(monkeypatch, solver):
+def test_ctrl_c_keeps_the_last_finished_epoch(monkeypatch, interrupt_stochastic, solver):
     X, y = noisy_problem("classifier", n=60)
     params = dict(hidden_layer_sizes=(5,), solver=solver, batch_size=15, random_state=0)
     # 4 batches per epoch: the 11th evaluation is the 3rd batch of epoch 3.
-    _interrupt_on_call(monkeypatch, 11)
+    compiled_calls = interrupt_stochastic(11, 4)
     with pytest.warns(UserWarning, match="interrupted"):
         clf = BackpropClassifier(**params, max_iter=50).fit(X, y)
     monkeypatch.undo()
+    assert compiled_calls is None or len(compiled_calls) == 3
     assert clf.n_iter_ == 2 == len(clf.loss_curve_) == len(clf.history_)
     finished = fit_quietly(BackpropClassifier(**params, max_iter=2), X, y)
     assert_same_weights(clf, finished)
     np.testing.assert_array_equal(clf.predict(X), finished.predict(X))
 
 
-def test_ctrl_c_in_the_first_epoch_keeps_the_starting_weights(monkeypatch):
+def test_ctrl_c_in_the_first_epoch_keeps_the_starting_weights(monkeypatch, interrupt_stochastic):
     X, y = noisy_problem("regressor")
     coefs, intercepts = starting_weights([4, 5, 1])
-    _interrupt_on_call(monkeypatch, 2)
+    compiled_calls = interrupt_stochastic(2, 6)  # 6 batches of 10 per epoch
     with pytest.warns(UserWarning, match="interrupted"):
         reg = BackpropRegressor(
             (5,), batch_size=10, coefs_init=coefs, intercepts_init=intercepts
         ).fit(X, y)
     monkeypatch.undo()
+    assert compiled_calls is None or len(compiled_calls) == 1
     assert reg.n_iter_ == 0
     for kept, start in zip(reg.coefs_ + reg.intercepts_, coefs + intercepts, strict=True):
         np.testing.assert_array_equal(kept, start)

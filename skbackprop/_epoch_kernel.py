@@ -1,0 +1,267 @@
+"""The numba kernels of the compiled epoch (see ``_compiled.py``).
+
+Imported only when a compiled epoch first runs, so that importing skbackprop
+never imports numba. Module-level functions, so that numba can cache the
+compiled code on disk (in ``__pycache__``) and a second process loads it
+instead of compiling. Comments name the NumPy code each part mirrors.
+"""
+
+import numba
+import numpy as np
+
+
+def _jit(func):
+    """Compile ``func`` with numba, cached on disk where a cache directory is writable.
+
+    ``error_model='numpy'``: a division by zero gives inf or NaN as in NumPy,
+    without a check that stops vectorisation. One thread (``nogil``, no
+    parallel region): the products inside call BLAS, which has its own.
+    """
+    try:
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
+    except RuntimeError:  # numba found no writable cache directory
+        return numba.njit(cache=False, nogil=True, error_model="numpy")(func)
+
+
+@_jit
+def view(flat, offset, rows, cols):  # pragma: no cover - compiled
+    return flat[offset : offset + rows * cols].reshape((rows, cols))
+
+@_jit
+def activate(Z, code, c):  # pragma: no cover - compiled
+    # _activations: the forward functions, in place. c = consts.
+    m, n = Z.shape
+    one = c[0]
+    if code == 1:  # sigmoid: scipy's expit, 1 / (1 + exp(-z))
+        for i in range(m):
+            for j in range(n):
+                Z[i, j] = one / (one + np.exp(-Z[i, j]))
+    elif code == 2:
+        for i in range(m):
+            for j in range(n):
+                Z[i, j] = np.tanh(Z[i, j])
+    elif code == 3:  # np.maximum(Z, 0)
+        for i in range(m):
+            for j in range(n):
+                if Z[i, j] < 0:
+                    Z[i, j] = 0
+    elif code == 4:  # np.maximum(Z, slope * Z)
+        for i in range(m):
+            for j in range(n):
+                b = c[1] * Z[i, j]
+                if Z[i, j] < b:
+                    Z[i, j] = b
+    elif code == 5:  # softmax, shifted by the row maximum
+        for i in range(m):
+            top = Z[i, 0]
+            for j in range(1, n):
+                if Z[i, j] > top or np.isnan(Z[i, j]):
+                    top = Z[i, j]
+            total = Z[i, 0] - Z[i, 0]
+            for j in range(n):
+                e = np.exp(Z[i, j] - top)
+                Z[i, j] = e
+                total += e
+            for j in range(n):
+                Z[i, j] = Z[i, j] / total
+    elif code == 6:  # exp of min(z, half log max)
+        for i in range(m):
+            for j in range(n):
+                z = Z[i, j]
+                if z > c[2]:
+                    z = c[2]
+                Z[i, j] = np.exp(z)
+
+@_jit
+def derive(A, D, code, c):  # pragma: no cover - compiled
+    # _activations: the derivatives from the output A, multiplying D in place.
+    m, n = A.shape
+    one = c[0]
+    zero = one - one
+    if code == 1:  # D *= A; D *= 1 - A
+        for i in range(m):
+            for j in range(n):
+                a = A[i, j]
+                D[i, j] = (D[i, j] * a) * (one - a)
+    elif code == 2:  # D *= 1 - A * A
+        for i in range(m):
+            for j in range(n):
+                a = A[i, j]
+                D[i, j] = D[i, j] * (one - a * a)
+    elif code == 3:  # D * (A > 0)
+        for i in range(m):
+            for j in range(n):
+                D[i, j] = D[i, j] * (one if A[i, j] > 0 else zero)
+    elif code == 4:  # D * where(A > 0, 1, slope)
+        for i in range(m):
+            for j in range(n):
+                D[i, j] = D[i, j] * (one if A[i, j] > 0 else c[1])
+    elif code == 5:  # s * (g - sum(g * s)) per row
+        for i in range(m):
+            inner = zero
+            for j in range(n):
+                inner += D[i, j] * A[i, j]
+            for j in range(n):
+                D[i, j] = (D[i, j] - inner) * A[i, j]
+    elif code == 6:  # D *= A
+        for i in range(m):
+            for j in range(n):
+                D[i, j] = D[i, j] * A[i, j]
+
+@_jit
+def cost_and_delta(A, Y, D, sw, use_sw, out_code, loss, weight, c, s):  # pragma: no cover
+    # _losses.loss_and_output_delta: the cost of the rows (over `weight`)
+    # and, in D, the output delta dC/dZ_L.
+    m, n = A.shape
+    total = 0.0
+    if loss == 2:  # poisson: diverged when an output reached the cap of exp
+        for i in range(m):
+            for j in range(n):
+                if not A[i, j] < c[6]:
+                    return np.inf
+    for i in range(m):
+        row = 0.0
+        for j in range(n):
+            a, y = A[i, j], Y[i, j]
+            if loss == 0:  # 1/2 (a - y)^2
+                d = a - y
+                row += d * d
+            elif loss == 1:
+                p = min(max(a, c[3]), c[4])
+                if out_code == 5:  # y log p
+                    row += y * np.log(p)
+                else:  # y (log p - log(1 - p)) + log(1 - p)
+                    q = np.log1p(-p)
+                    row += (np.log(p) - q) * y + q
+            else:  # y log(y / a) - y + a, 0 log 0 = 0
+                t = (y * np.log(y) if y != 0 else y - y) - y + a
+                row += t - y * np.log(max(a, c[5]))
+            D[i, j] = a - y
+        total += row * sw[i] if use_sw else row
+    if loss == 0:
+        total *= 0.5
+        if out_code != 0:  # not the canonical link: times f'(Z_L)
+            derive(A, D, out_code, c)
+    elif loss == 1:
+        total = -total
+    if use_sw:  # D *= (sample_weight / weight)[:, None]
+        s[0] = weight
+        for i in range(m):
+            f = sw[i] / s[0]
+            for j in range(n):
+                D[i, j] = D[i, j] * f
+    else:  # D *= 1 / weight
+        s[0] = 1.0 / weight
+        f = s[0]
+        for i in range(m):
+            for j in range(n):
+                D[i, j] = D[i, j] * f
+    return total / weight
+
+@_jit
+def update(params, grads, code, state1, state2, scalars, scale):  # pragma: no cover
+    # _optimizers: SGD.step and Adam.step, element by element.
+    if code == 3:  # Adam, as _accel.adam
+        b1, b2, eps = scalars[0], scalars[1], scalars[2]
+        for k in range(params.shape[0]):
+            g = grads[k]
+            mk = state1[k] * b1 + g
+            state1[k] = mk
+            vk = state2[k] * b2 + g * g
+            state2[k] = vk
+            params[k] = params[k] + (mk / (np.sqrt(vk) + eps)) * scale
+    elif code == 0:  # params += -lr g
+        neg_lr = scalars[0]
+        for k in range(params.shape[0]):
+            params[k] = params[k] + grads[k] * neg_lr
+    else:  # momentum / Nesterov, as _accel.momentum
+        neg_lr, mu = scalars[0], scalars[1]
+        for k in range(params.shape[0]):
+            g = grads[k] * neg_lr
+            v = state1[k] * mu + g
+            state1[k] = v
+            if code == 2:
+                params[k] = (params[k] + g) + v * mu
+            else:
+                params[k] = params[k] + v
+
+@_jit
+def epoch(X, Y, sw, use_sw, order, batch_size, params, grads, units, co, io, ao,
+          hidden, out_code, loss, alpha, c, opt, state1, state2, scalars, scales,
+          X_buf, Y_buf, sw_buf, acts, deltas, s):  # pragma: no cover - compiled
+    # One epoch of _loop.train_epoch over _loop.Batches with _loop.Step.
+    n_samples, n_features = X.shape
+    n_out = Y.shape[1]
+    n_layers = units.shape[0] - 1
+    accumulated = 0.0
+    steps = 0
+    for start in range(0, n_samples, batch_size):
+        m = min(batch_size, n_samples - start)
+        Xb = view(X_buf, 0, m, n_features)
+        Yb = view(Y_buf, 0, m, n_out)
+        weight = 0.0
+        for r in range(m):  # the batch's rows, in the epoch's order
+            src = order[start + r]
+            for j in range(n_features):
+                Xb[r, j] = X[src, j]
+            for j in range(n_out):
+                Yb[r, j] = Y[src, j]
+            if use_sw:
+                sw_buf[r] = sw[src]
+                weight += sw[src]
+        if not use_sw:
+            weight = float(m)
+        if not weight > 0:  # zero-weight batch: nothing to teach
+            continue
+        # Forward: Z_l = A_(l-1) @ W_l + b_l; A_l = f_l(Z_l)
+        A_prev = Xb
+        for layer in range(n_layers):
+            fan_in, fan_out = units[layer], units[layer + 1]
+            W = view(params, co[layer], fan_in, fan_out)
+            Z = view(acts, ao[layer] // batch_size * m, m, fan_out)
+            np.dot(A_prev, W, Z)
+            for i in range(m):
+                for j in range(fan_out):
+                    Z[i, j] = Z[i, j] + params[io[layer] + j]
+            activate(Z, out_code if layer == n_layers - 1 else hidden, c)
+            A_prev = Z
+        last = n_layers - 1
+        A_out = view(acts, ao[last] // batch_size * m, m, units[-1])
+        D_out = view(deltas, ao[last] // batch_size * m, m, units[-1])
+        value = cost_and_delta(A_out, Yb, D_out, sw_buf, use_sw, out_code, loss, weight, c, s)
+        # Backward: dC/dW_l = A_(l-1).T @ D_l; dC/db_l = column sums of D_l;
+        # D_(l-1) = (D_l @ W_l.T) (.) f'(Z_(l-1))
+        for layer in range(last, -1, -1):
+            fan_in, fan_out = units[layer], units[layer + 1]
+            D = view(deltas, ao[layer] // batch_size * m, m, fan_out)
+            A_in = Xb if layer == 0 else view(acts, ao[layer - 1] // batch_size * m, m, fan_in)
+            np.dot(A_in.T, D, view(grads, co[layer], fan_in, fan_out))
+            b = io[layer]
+            for j in range(fan_out):
+                grads[b + j] = D[0, j]
+            for i in range(1, m):
+                for j in range(fan_out):
+                    grads[b + j] = grads[b + j] + D[i, j]
+            if layer > 0:
+                D_prev = view(deltas, ao[layer - 1] // batch_size * m, m, fan_in)
+                W = view(params, co[layer], fan_in, fan_out)
+                np.dot(D, W.T, D_prev)
+                derive(A_in, D_prev, hidden, c)
+        if alpha != 0.0:  # alpha / (2 W) sum ||W_l||^2; gradient += (alpha / W) W_l
+            penalty_scale = alpha / weight
+            squares = 0.0
+            for k in range(co[n_layers]):
+                squares += params[k] * params[k]
+            value += 0.5 * penalty_scale * squares
+            s[0] = penalty_scale
+            f = s[0]
+            for k in range(co[n_layers]):
+                grads[k] = grads[k] + params[k] * f
+        if not np.isfinite(value):
+            return accumulated, steps, True
+        update(params, grads, opt, state1, state2, scalars,
+               scales[steps] if opt == 3 else scalars[0])
+        steps += 1
+        accumulated += value * weight
+    return accumulated, steps, False
+

@@ -1,0 +1,260 @@
+"""The compiled epoch (numba) trains as the NumPy path does.
+
+Oracle: the pure-NumPy training path of the same estimator, same data, same
+starting weights and same batch order (``_accel.disabled()`` switches the
+compiled code off). float64 weights must agree within 1e-12 relative after
+several epochs, for every hidden activation x output x cost x solver the
+compiled path takes; float32 within float32 rounding. Without numba these
+tests are skipped, except where CI asks for them with
+``SKBACKPROP_TEST_ACCELERATOR=1`` (then a missing numba fails).
+"""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError, _accel, _compiled
+
+if os.environ.get("SKBACKPROP_TEST_ACCELERATOR") == "1":
+    import numba  # noqa: F401  (CI installs it: fail loudly if it is missing)
+
+    assert _accel.available(), "SKBACKPROP_TEST_ACCELERATOR=1 but the accelerator is disabled"
+else:
+    pytest.importorskip("numba")
+    if not _accel.available():
+        pytest.skip("accelerator disabled by SKBACKPROP_ACCELERATOR=0", allow_module_level=True)
+
+HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
+
+SOLVERS = {
+    "sgd": dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
+    "momentum": dict(solver="sgd", momentum=0.9, nesterovs_momentum=False,
+                     learning_rate_init=0.02),
+    "nesterov": dict(solver="sgd", momentum=0.9, learning_rate_init=0.02),
+    "adam": dict(solver="adam", learning_rate_init=0.01),
+}
+
+
+def _data(kind, dtype=np.float64, n=45, seed=0):
+    """``(X, y)`` for each output x cost pair (45 rows: batches 16, 16 and 13)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 5)).astype(dtype)
+    score = X[:, 0] - X[:, 1] + 0.5 * X[:, 2]
+    if kind == "multiclass":
+        return X, np.digitize(score, [-0.7, 0.7])
+    if kind == "binary":
+        return X, (score > 0).astype(int)
+    if kind == "multilabel":
+        return X, np.column_stack([score > 0, X[:, 3] > 0]).astype(int)
+    if kind == "real":
+        return X, np.column_stack([score, X[:, 3]])
+    if kind == "unit":
+        return X, 1 / (1 + np.exp(-score))
+    if kind == "signed":
+        return X, np.tanh(score)
+    return X, rng.poisson(np.exp(0.3 * score))  # counts
+
+
+#: name -> (estimator class, its output settings, data kind): every output x cost pair.
+PAIRS = {
+    "softmax-ce": (BackpropClassifier, {}, "multiclass"),
+    "sigmoid-ce-binary": (BackpropClassifier, {}, "binary"),
+    "sigmoid-ce-multilabel": (BackpropClassifier, {}, "multilabel"),
+    "softmax-se": (BackpropClassifier, dict(loss="squared_error"), "multiclass"),
+    "sigmoid-se": (BackpropClassifier, dict(output_activation="sigmoid", loss="squared_error"),
+                   "binary"),
+    "identity-se": (BackpropRegressor, {}, "real"),
+    "sigmoid-se-reg": (BackpropRegressor, dict(output_activation="sigmoid"), "unit"),
+    "tanh-se": (BackpropRegressor, dict(output_activation="tanh"), "signed"),
+    "exp-se": (BackpropRegressor, dict(output_activation="exp"), "counts"),
+    "exp-poisson": (BackpropRegressor, dict(loss="poisson"), "counts"),
+    "sigmoid-ce-reg": (BackpropRegressor, dict(loss="cross_entropy"), "unit"),
+}
+
+
+@pytest.fixture
+def compiled_calls(monkeypatch):
+    """Counts the epochs the compiled path trains."""
+    calls = []
+    original = _compiled.CompiledEpoch.__call__
+
+    def spy(self, batches, step, show_progress=False):
+        calls.append(1)
+        return original(self, batches, step, show_progress)
+
+    monkeypatch.setattr(_compiled.CompiledEpoch, "__call__", spy)
+    return calls
+
+
+def _fit_both(make, X, y, **fit_params):
+    """The same estimator fitted on the compiled path and on the NumPy path."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fast = make().fit(X, y, **fit_params)
+        with _accel.disabled():
+            slow = make().fit(X, y, **fit_params)
+    return fast, slow
+
+
+def _assert_close(fast, slow, rtol):
+    for a, b in zip(fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_, strict=True):
+        assert a.dtype == b.dtype
+        scale = max(float(np.abs(b).max()), 1e-300)
+        assert float(np.abs(a - b).max()) <= rtol * scale
+    np.testing.assert_allclose(fast.loss_curve_, slow.loss_curve_, rtol=rtol * 10)
+    assert fast.n_iter_ == slow.n_iter_
+
+
+@pytest.mark.parametrize("solver", list(SOLVERS))
+@pytest.mark.parametrize("pair", list(PAIRS))
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_compiled_epoch_matches_numpy(hidden, pair, solver, compiled_calls):
+    cls, output, kind = PAIRS[pair]
+    X, y = _data(kind)
+
+    def make():
+        return cls(hidden_layer_sizes=(6, 4), activation=hidden, batch_size=16, max_iter=4,
+                   random_state=0, **output, **SOLVERS[solver])
+
+    fast, slow = _fit_both(make, X, y)
+    assert len(compiled_calls) == 4  # the fast fit ran all its epochs compiled
+    assert fast.n_iter_ == 4
+    _assert_close(fast, slow, 1e-12)
+    if cls is BackpropClassifier:
+        np.testing.assert_array_equal(fast.predict(X), slow.predict(X))
+
+
+@pytest.mark.parametrize("pair", ["softmax-ce", "identity-se", "exp-poisson"])
+@pytest.mark.parametrize("solver", ["nesterov", "adam"])
+def test_compiled_float32_matches_numpy(pair, solver, compiled_calls):
+    cls, output, kind = PAIRS[pair]
+    X, y = _data(kind, dtype=np.float32)
+
+    def make():
+        return cls(hidden_layer_sizes=(6,), activation="tanh", batch_size=16, max_iter=4,
+                   random_state=0, **output, **SOLVERS[solver])
+
+    fast, slow = _fit_both(make, X, y)
+    assert compiled_calls and fast.coefs_[0].dtype == np.float32
+    _assert_close(fast, slow, 1e-5)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_compiled_with_weights_penalty_and_zero_weight_batches(shuffle, compiled_calls):
+    X, y = _data("multiclass")
+    weights = np.random.default_rng(3).uniform(0.2, 3.0, X.shape[0])
+    if not shuffle:
+        weights[16:32] = 0.0  # the second batch has nothing to teach: it is skipped
+    make = lambda: BackpropClassifier(  # noqa: E731
+        hidden_layer_sizes=(7,), alpha=0.3, batch_size=16, max_iter=5, shuffle=shuffle,
+        random_state=1,
+    )
+    fast, slow = _fit_both(make, X, y, sample_weight=weights)
+    assert compiled_calls
+    _assert_close(fast, slow, 1e-12)
+    # Adam counted the same steps (the skipped batch is not one).
+    assert fast._optimizer.t == slow._optimizer.t
+
+
+def test_compiled_early_stopping_and_schedules(compiled_calls):
+    X, y = _data("multiclass", n=120)
+    for settings in (
+        dict(early_stopping=True, n_iter_no_change=3, max_iter=30),
+        dict(solver="sgd", learning_rate="invscaling", power_t=0.3, learning_rate_init=0.2),
+        dict(solver="sgd", learning_rate="adaptive", n_iter_no_change=2, tol=0.5),
+    ):
+        make = lambda s=settings: BackpropClassifier(  # noqa: E731
+            hidden_layer_sizes=(5,), batch_size=20, random_state=2, **{"max_iter": 12, **s}
+        )
+        fast, slow = _fit_both(make, X, y)
+        _assert_close(fast, slow, 1e-12)
+        if settings.get("early_stopping"):
+            assert fast.validation_scores_ == slow.validation_scores_
+    assert compiled_calls
+
+
+def test_compiled_partial_fit_and_warm_start(compiled_calls):
+    X, y = _data("multiclass")
+    runs = []
+    for disabled in (False, True):
+        est = BackpropClassifier(hidden_layer_sizes=(5,), batch_size=10, random_state=0)
+        with _accel.disabled() if disabled else _nullcontext():
+            for _ in range(3):
+                est.partial_fit(X, y, classes=[0, 1, 2])
+            est.set_params(warm_start=True, max_iter=2)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est.fit(X, y)
+        runs.append(est)
+    assert compiled_calls
+    _assert_close(*runs, 1e-12)
+
+
+def _nullcontext():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_compiled_fortran_ordered_input(compiled_calls):
+    X, y = _data("multiclass")
+    make = lambda: BackpropClassifier(hidden_layer_sizes=(5,), max_iter=3,  # noqa: E731
+                                      random_state=0)
+    fast = make().fit(np.asfortranarray(X), y)
+    assert compiled_calls
+    with _accel.disabled():
+        slow = make().fit(X, y)
+    _assert_close(fast, slow, 1e-12)
+
+
+def test_numpy_path_where_compiled_does_not_apply(compiled_calls):
+    X, y = _data("multiclass")
+    settings = dict(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        BackpropClassifier(**settings).fit(sp.csr_matrix(X), y)  # sparse
+        BackpropClassifier(solver="lbfgs", **settings).fit(X, y)  # full batch
+        # a step whose products are large: bound by BLAS, the NumPy path runs
+        wide = np.random.default_rng(0).standard_normal((300, 600))
+        BackpropClassifier(hidden_layer_sizes=(800,), max_iter=1, batch_size=300,
+                           random_state=0).fit(wide, np.arange(300) % 3)
+    assert compiled_calls == []
+
+
+def test_compiled_divergence_raises_and_keeps_the_estimator():
+    X, y = _data("real")
+    est = BackpropRegressor(hidden_layer_sizes=(5,), solver="sgd", momentum=0.0,
+                            learning_rate_init=1e6, max_iter=5, random_state=0)
+    with pytest.raises(DivergenceError, match="diverged in epoch 1"):
+        est.fit(X * 1e3, y * 1e3)
+    assert not hasattr(est, "coefs_")
+
+
+def _run_python(code: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != "SKBACKPROP_ACCELERATOR"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env).stdout
+
+
+def test_import_does_not_import_numba():
+    out = _run_python("import sys, skbackprop; print('numba' in sys.modules)")
+    assert out.strip() == "False"
+
+
+def test_second_process_loads_the_kernel_from_numbas_cache():
+    fit = (
+        "import numpy as np; from skbackprop import BackpropClassifier, _compiled;"
+        "X = np.random.default_rng(0).standard_normal((30, 3)); y = np.arange(30) % 2;"
+        "BackpropClassifier(max_iter=1).fit(X, y);"
+        "stats = _compiled._kernels['epoch'].stats;"
+        "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))"
+    )
+    _run_python(fit)  # compiles, or loads an earlier run's cache
+    hits, misses = map(int, _run_python(fit).split())
+    assert hits >= 1 and misses == 0
