@@ -28,6 +28,20 @@ def view(flat, offset, rows, cols):  # pragma: no cover - compiled
     return flat[offset : offset + rows * cols].reshape((rows, cols))
 
 @_jit
+def copy_row(src, dst):  # pragma: no cover - compiled
+    # Loops over 1-D views, not over offsets into a larger array: numba then
+    # knows the indices are in range and LLVM vectorises the loop.
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
+
+
+@_jit
+def add_row(src, dst):  # pragma: no cover - compiled
+    for j in range(dst.shape[0]):
+        dst[j] = dst[j] + src[j]
+
+
+@_jit
 def activate(Z, code, c):  # pragma: no cover - compiled
     # _activations: the forward functions, in place. c = consts.
     m, n = Z.shape
@@ -202,10 +216,8 @@ def epoch(X, Y, sw, use_sw, order, batch_size, params, grads, units, co, io, ao,
         weight = 0.0
         for r in range(m):  # the batch's rows, in the epoch's order
             src = order[start + r]
-            for j in range(n_features):
-                Xb[r, j] = X[src, j]
-            for j in range(n_out):
-                Yb[r, j] = Y[src, j]
+            copy_row(X[src], Xb[r])
+            copy_row(Y[src], Yb[r])
             if use_sw:
                 sw_buf[r] = sw[src]
                 weight += sw[src]
@@ -220,9 +232,9 @@ def epoch(X, Y, sw, use_sw, order, batch_size, params, grads, units, co, io, ao,
             W = view(params, co[layer], fan_in, fan_out)
             Z = view(acts, ao[layer] // batch_size * m, m, fan_out)
             np.dot(A_prev, W, Z)
+            bias = params[io[layer] : io[layer] + fan_out]
             for i in range(m):
-                for j in range(fan_out):
-                    Z[i, j] = Z[i, j] + params[io[layer] + j]
+                add_row(bias, Z[i])
             activate(Z, out_code if layer == n_layers - 1 else hidden, c)
             A_prev = Z
         last = n_layers - 1
@@ -236,12 +248,10 @@ def epoch(X, Y, sw, use_sw, order, batch_size, params, grads, units, co, io, ao,
             D = view(deltas, ao[layer] // batch_size * m, m, fan_out)
             A_in = Xb if layer == 0 else view(acts, ao[layer - 1] // batch_size * m, m, fan_in)
             np.dot(A_in.T, D, view(grads, co[layer], fan_in, fan_out))
-            b = io[layer]
-            for j in range(fan_out):
-                grads[b + j] = D[0, j]
-            for i in range(1, m):
-                for j in range(fan_out):
-                    grads[b + j] = grads[b + j] + D[i, j]
+            bias_grad = grads[io[layer] : io[layer] + fan_out]
+            copy_row(D[0], bias_grad)
+            for i in range(1, m):  # row after row, as np.add.reduce(D, axis=0)
+                add_row(D[i], bias_grad)
             if layer > 0:
                 D_prev = view(deltas, ao[layer - 1] // batch_size * m, m, fan_in)
                 W = view(params, co[layer], fan_in, fan_out)
@@ -250,13 +260,15 @@ def epoch(X, Y, sw, use_sw, order, batch_size, params, grads, units, co, io, ao,
         if alpha != 0.0:  # alpha / (2 W) sum ||W_l||^2; gradient += (alpha / W) W_l
             penalty_scale = alpha / weight
             squares = 0.0
-            for k in range(co[n_layers]):
-                squares += params[k] * params[k]
+            for layer in range(n_layers):  # BLAS dot products, as np.vdot
+                W_flat = params[co[layer] : co[layer + 1]]
+                squares += float(np.dot(W_flat, W_flat))
             value += 0.5 * penalty_scale * squares
             s[0] = penalty_scale
             f = s[0]
-            for k in range(co[n_layers]):
-                grads[k] = grads[k] + params[k] * f
+            weight_grads, weights = grads[: co[n_layers]], params[: co[n_layers]]
+            for k in range(weights.shape[0]):
+                weight_grads[k] = weight_grads[k] + weights[k] * f
         if not np.isfinite(value):
             return accumulated, steps, True
         update(params, grads, opt, state1, state2, scalars,

@@ -224,7 +224,17 @@ def test_numpy_path_where_compiled_does_not_apply(compiled_calls):
         wide = np.random.default_rng(0).standard_normal((300, 600))
         BackpropClassifier(hidden_layer_sizes=(800,), max_iter=1, batch_size=300,
                            random_state=0).fit(wide, np.arange(300) % 3)
+        # wide tanh layers: NumPy's vectorised tanh is faster than the kernel's
+        assert 45 * 100 > _compiled.TANH_VALUES
+        BackpropClassifier(hidden_layer_sizes=(100,), activation="tanh", batch_size=45,
+                           max_iter=2, random_state=0).fit(X, y)
     assert compiled_calls == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # a narrow tanh layer takes the compiled path
+        BackpropClassifier(hidden_layer_sizes=(10,), activation="tanh", batch_size=45,
+                           max_iter=2, random_state=0).fit(X, y)
+    assert len(compiled_calls) == 2
 
 
 def test_compiled_divergence_raises_and_keeps_the_estimator():
