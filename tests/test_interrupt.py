@@ -13,8 +13,8 @@ import math
 
 import numpy as np
 import pytest
-
 from conftest import assert_same_weights, fit_quietly, noisy_problem, starting_weights
+
 from skbackprop import BackpropClassifier, BackpropRegressor, _accel, _compiled
 from skbackprop._network import Network
 

@@ -12,11 +12,11 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import reference_forward, sklearn_at_least
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from conftest import reference_forward, sklearn_at_least
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
 from skbackprop._network import Network
 

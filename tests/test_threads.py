@@ -6,8 +6,8 @@ read from inside training (an epoch callback) and after it.
 
 import numpy as np
 import pytest
-
 from conftest import fit_quietly
+
 from skbackprop import BackpropClassifier, _threads
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
