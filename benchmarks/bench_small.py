@@ -16,10 +16,13 @@ with scikit-learn (nothing is downloaded):
 - ``grid search``: ``GridSearchCV`` over a ``StandardScaler`` + MLP pipeline
   on digits, 12 candidates x 5 folds, one process, end to end.
 
-Columns: median seconds of each library (per step or per iteration where
-the row says so; medians over ``--repeats`` interleaved runs), the ratio
-scikit-learn / ours (higher is better for us), both held-out accuracies
-(25% stratified test split; the grid's best cross-validated score), and
+Both libraries start from the same weights (scikit-learn's draw for the
+repeat's seed, handed to ours as ``coefs_init`` / ``intercepts_init``; the
+grid's candidates draw their own). Columns: median seconds of each library
+(per step or per iteration where the row says so; medians over
+``--repeats`` interleaved runs), the ratio scikit-learn / ours (higher is
+better for us), both held-out accuracies (25% stratified test split, mean
+over the repeats; the grid's best cross-validated score), and
 ``arith``: the share of our time that is arithmetic, i.e. the time of the
 matrix products alone that the same epochs need (three per layer and step
 less one, into preallocated arrays, as ``step_breakdown.py`` does) divided
@@ -133,14 +136,36 @@ class EpochCounter:
                             est.batch_size))
 
 
-def _estimator(library: str, settings: dict, random_state: int, counter=None):
+def sklearn_initial_weights(settings: dict, n_features: int, n_outputs: int, seed: int):
+    """The starting weights scikit-learn's MLP draws for ``random_state=seed``.
+
+    Layer after layer, a Glorot-uniform weight matrix and then its intercepts
+    from ``RandomState(seed)`` (a bound sqrt(3) times smaller for logistic
+    networks). Handed to ours as ``coefs_init`` / ``intercepts_init``, both
+    libraries start from the same point, and their accuracies differ only
+    through the order in which the batches are drawn.
+    """
+    rs = np.random.RandomState(seed)
+    factor = 2.0 if settings.get("activation") == "logistic" else 6.0
+    units = [n_features, *settings.get("hidden_layer_sizes", (100,)), n_outputs]
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(units[:-1], units[1:], strict=True):
+        bound = np.sqrt(factor / (fan_in + fan_out))
+        coefs.append(rs.uniform(-bound, bound, (fan_in, fan_out)))
+        intercepts.append(rs.uniform(-bound, bound, fan_out))
+    return coefs, intercepts
+
+
+def _estimator(library: str, settings: dict, random_state: int, counter=None, start=None):
     if library == "sklearn":
         return MLPClassifier(random_state=random_state, **settings)
     ours = dict(settings)
     if ours.get("activation") == "logistic":
         ours["activation"] = "sigmoid"
-    return BackpropClassifier(random_state=random_state, callbacks=None if counter is None else [counter],
-                              **ours)
+    if start is not None:
+        ours["coefs_init"], ours["intercepts_init"] = start
+    return BackpropClassifier(random_state=random_state,
+                              callbacks=None if counter is None else [counter], **ours)
 
 
 def _grid(library: str, random_state: int, counter=None, folds: int = 5):
@@ -159,7 +184,10 @@ def run_once(row: Row, library: str, data, random_state: int, counter=None, fold
             tic = time.perf_counter()
             search.fit(np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]))
             return time.perf_counter() - tic, search.best_score_, None
-        est = _estimator(library, row.settings, random_state, counter)
+        n_classes = len(np.unique(y_train))
+        start = sklearn_initial_weights(row.settings, X_train.shape[1],
+                                        n_classes if n_classes > 2 else 1, random_state)
+        est = _estimator(library, row.settings, random_state, counter, start)
         tic = time.perf_counter()
         est.fit(X_train, y_train)
         seconds = time.perf_counter() - tic

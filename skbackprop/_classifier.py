@@ -180,8 +180,12 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     def _learn_classes(self, y, classes) -> None:
         """Set ``classes_`` from ``y`` (or from ``classes``, for partial_fit)."""
-        multilabel = type_of_target(y) == "multilabel-indicator"
-        binarizer = LabelBinarizer().fit(y if classes is None or multilabel else np.asarray(classes))
+        if classes is None:  # the binarizer finds the type of y (type_of_target is slow)
+            binarizer = LabelBinarizer().fit(y)
+            multilabel = binarizer.y_type_ == "multilabel-indicator"
+        else:
+            multilabel = type_of_target(y) == "multilabel-indicator"
+            binarizer = LabelBinarizer().fit(y if multilabel else np.asarray(classes))
         if multilabel and classes is not None:
             if unique_labels(classes).tolist() != binarizer.classes_.tolist():
                 raise ValueError(

@@ -142,8 +142,9 @@ def cost_and_delta(A, Y, D, sw, use_sw, out_code, loss, weight, c, s):  # pragma
                 row += d * d
             elif loss == 1:
                 p = min(max(a, c[3]), c[4])
-                if out_code == 5:  # y log p
-                    row += y * np.log(p)
+                if out_code == 5:  # y log p; a zero target adds exactly 0
+                    if y != 0:
+                        row += y * np.log(p)
                 else:  # y (log p - log(1 - p)) + log(1 - p)
                     q = np.log1p(-p)
                     row += (np.log(p) - q) * y + q
