@@ -7,6 +7,8 @@ with scikit-learn (nothing is downloaded):
   estimators (hidden layer of 100 ReLU units, Adam, batches of
   ``min(200, n)``), 200 epochs each. ``n_iter_no_change`` is set beyond
   ``max_iter`` so that both libraries run exactly the same 200 epochs;
+- ``iris early stop``: the same with ``early_stopping=True``, which scores
+  the held-out 10% of the training rows after every epoch;
 - ``digits lbfgs``: L-BFGS, up to 200 iterations (``tol=0``); the time per
   iteration is compared, as the two runs may stop at different iterations;
 - ``784-30-10 sgd b10``: the textbook's MNIST network (784 inputs, 30 sigmoid
@@ -100,6 +102,8 @@ def _digits():
 
 ROWS = [
     Row("iris", lambda: datasets.load_iris(return_X_y=True), dict(n_iter_no_change=NEVER)),
+    Row("iris early stop", lambda: datasets.load_iris(return_X_y=True),
+        dict(early_stopping=True, n_iter_no_change=NEVER)),
     Row("wine", lambda: datasets.load_wine(return_X_y=True), dict(n_iter_no_change=NEVER)),
     Row("breast_cancer", lambda: datasets.load_breast_cancer(return_X_y=True),
         dict(n_iter_no_change=NEVER)),

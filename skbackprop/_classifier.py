@@ -12,6 +12,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_array
 
+from . import _scores
 from . import _validation as v
 from ._activations import ACTIVATIONS
 from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d
@@ -421,7 +422,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return self.classes_[np.argmax(out, axis=1)]
 
     def _score_output(self, out, y, sample_weight) -> float:
-        return float(accuracy_score(y, self._labels_from_output(out), sample_weight=sample_weight))
+        pred = self._labels_from_output(out)
+        if sp.issparse(y):  # a sparse label-indicator matrix: scikit-learn's metric
+            return float(accuracy_score(y, pred, sample_weight=sample_weight))
+        return _scores.accuracy(y, pred, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -8,6 +8,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array
 
+from . import _scores
 from . import _validation as v
 from ._activations import OUTPUT_RANGES
 from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d
@@ -179,7 +180,9 @@ default='squared_error'
 
     def _score_output(self, out, y, sample_weight) -> float:
         pred = out[:, 0] if out.shape[1] == 1 else out
-        return float(r2_score(y, pred, sample_weight=sample_weight))
+        if y.shape[0] < 2:  # R² is undefined: scikit-learn's metric warns and gives NaN
+            return float(r2_score(y, pred, sample_weight=sample_weight))
+        return _scores.r2(y, pred, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
