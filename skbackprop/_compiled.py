@@ -49,7 +49,7 @@ import numpy as np
 
 from . import _accel
 from ._activations import _half_log_max, exp_limit
-from ._loop import Diverged, exploded
+from ._loop import WEIGHT_LIMIT, Diverged
 from ._optimizers import SGD, Adam
 from ._threads import SMALL_STEP, largest_product
 
@@ -119,74 +119,72 @@ class CompiledEpoch:
         net, dtype = step.network, step.params.dtype
         units = np.asarray(net.layer_units, dtype=np.int64)
         rows = batches.batch_size
-        self.units = units
-        self.coef_offsets = np.asarray(net._coef_offsets, dtype=np.int64)
-        self.intercept_offsets = np.asarray(net._intercept_offsets, dtype=np.int64)
-        self.act_offsets = np.concatenate([[0], np.cumsum(units[1:]) * rows]).astype(np.int64)
-        self.hidden = ACTIVATION_CODES[net.activation]
-        self.output = ACTIVATION_CODES[net.out_activation]
-        self.loss = LOSS_CODES[step.loss_name]
-        width = int(units[1:].sum())
-        self.acts = np.empty(rows * width, dtype=dtype)
-        self.deltas = np.empty(rows * width, dtype=dtype)
-        self.X_buf = np.empty(rows * int(units[0]), dtype=dtype)
-        self.Y_buf = np.empty(rows * int(units[-1]), dtype=dtype)
-        self.sw_buf = np.empty(rows, dtype=dtype)
-        finfo = np.finfo(dtype)
-        # Constants in the parameters' dtype, as the NumPy path's scalars become.
-        self.consts = np.array(
-            [1.0, 0.01, _half_log_max(dtype), finfo.eps, 1 - finfo.eps, finfo.tiny,
-             exp_limit(dtype)],
-            dtype=dtype,
+        act_offsets = np.concatenate([[0], np.cumsum(units[1:]) * rows])
+        # The network's shape for the kernel: units, offsets of the weights and
+        # of the intercepts in the flat parameters, offsets of each layer's
+        # activations (and deltas) in their buffers.
+        self.layout = np.concatenate(
+            [units, net._coef_offsets, net._intercept_offsets, act_offsets]
+        ).astype(np.int64)
+        self.codes = np.array(
+            [ACTIVATION_CODES[net.activation], ACTIVATION_CODES[net.out_activation],
+             LOSS_CODES[step.loss_name], 0, rows, batches.sample_weight is not None],
+            dtype=np.int64,
         )
+        finfo = np.finfo(dtype)
+        # Constants in the parameters' dtype, as the NumPy path's scalars become,
+        # then the work buffers: one scratch value, the batch's rows, targets
+        # and weights, the activations and the deltas.
+        consts = [1.0, 0.01, _half_log_max(dtype), finfo.eps, 1 - finfo.eps, finfo.tiny,
+                  exp_limit(dtype), 0.0]
+        width = int(units[1:].sum())
+        size = len(consts) + rows * (int(units[0]) + int(units[-1]) + 1 + 2 * width)
+        self.work = np.empty(size, dtype=dtype)
+        self.work[: len(consts)] = consts
         self.X = np.ascontiguousarray(batches.X)
         # Targets stay as they are when boolean (the classifier's one-hot
         # rows) or of the parameters' dtype; the kernel reads them as numbers.
         Y = batches.Y
         self.Y = np.ascontiguousarray(Y, dtype=None if Y.dtype in (np.bool_, dtype) else dtype)
         sw = batches.sample_weight
-        self.sw = np.ascontiguousarray(sw, dtype=dtype) if sw is not None else self.sw_buf[:0]
-        self.scratch = np.empty(1, dtype=dtype)
+        self.sw = np.ascontiguousarray(sw, dtype=dtype) if sw is not None else self.work[:0]
+        # The optimizer's scalars (3) and, for Adam, each step's step size.
+        self.opt_scalars = np.zeros(3 + len(batches), dtype=dtype)
         self.kernel = _compile()["epoch"]
 
-    def _optimizer_arguments(self, optimizer, n_batches: int, dtype):
-        """Optimizer code, state arrays, scalars and per-step scales for this epoch."""
+    def _optimizer_arguments(self, optimizer):
+        """The optimizer's code and state arrays; fills :attr:`opt_scalars` for this epoch."""
+        scalars = self.opt_scalars
         if isinstance(optimizer, Adam):
             b1, b2 = optimizer.beta_1, optimizer.beta_2
             root = math.sqrt(1.0 - b2)
             lr = float(optimizer.learning_rate)
-            scales = np.empty(n_batches, dtype=dtype)
-            for k in range(n_batches):  # the NumPy path's scalars, step by step
-                t = optimizer.t + 1 + k
+            scalars[:3] = b1, b2, optimizer.epsilon / root
+            for k in range(3, scalars.shape[0]):  # the NumPy path's scalars, step by step
+                t = optimizer.t + k - 2
                 lr_t = lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-                scales[k] = -lr_t * (1.0 - b1) / root
-            scalars = np.array([b1, b2, optimizer.epsilon / root], dtype=dtype)
-            return _ADAM, optimizer._m, optimizer._v, scalars, scales
-        scalars = np.array([-float(optimizer.learning_rate), optimizer.momentum], dtype=dtype)
+                scalars[k] = -lr_t * (1.0 - b1) / root
+            return _ADAM, optimizer._m, optimizer._v
+        scalars[:2] = -float(optimizer.learning_rate), optimizer.momentum
         if optimizer.velocity is None:
-            return _SGD, scalars[:0], scalars[:0], scalars, scalars[:0]
-        code = _NESTEROV if optimizer.nesterov else _MOMENTUM
-        return code, optimizer.velocity, scalars[:0], scalars, scalars[:0]
+            return _SGD, scalars[:0], scalars[:0]
+        return (_NESTEROV if optimizer.nesterov else _MOMENTUM), optimizer.velocity, scalars[:0]
 
     def __call__(self, batches, step, show_progress: bool = False) -> tuple[float, float]:
         tic = time.perf_counter()
         if batches.shuffle:
             batches.rng.shuffle(batches.order)
-        params = step.params
-        optimizer = step.optimizer
-        code, state1, state2, scalars, scales = self._optimizer_arguments(
-            optimizer, len(batches), params.dtype
-        )
+        params, optimizer = step.params, step.optimizer
+        code, state1, state2 = self._optimizer_arguments(optimizer)
+        self.codes[3] = code
         accumulated, steps, diverged = self.kernel(
-            self.X, self.Y, self.sw, batches.sample_weight is not None, batches.order,
-            batches.batch_size, params, step.grads, self.units, self.coef_offsets,
-            self.intercept_offsets, self.act_offsets, self.hidden, self.output, self.loss,
-            float(step.alpha), self.consts, code, state1, state2, scalars, scales,
-            self.X_buf, self.Y_buf, self.sw_buf, self.acts, self.deltas, self.scratch,
+            self.X, self.Y, self.sw, batches.order, params, step.grads, state1, state2,
+            self.layout, self.codes, float(step.alpha), WEIGHT_LIMIT, self.work,
+            self.opt_scalars,
         )
         if code == _ADAM:
             optimizer.t += steps
-        if diverged or exploded(params):
+        if diverged:  # a cost or, at the end, a weight that is not finite or too large
             raise Diverged
         return accumulated / batches.total_weight, time.perf_counter() - tic
 

@@ -201,13 +201,35 @@ def update(params, grads, code, state1, state2, scalars, scale):  # pragma: no c
                 params[k] = params[k] + v
 
 @_jit
-def epoch(X, Y, sw, use_sw, order, batch_size, params, grads, units, co, io, ao,
-          hidden, out_code, loss, alpha, c, opt, state1, state2, scalars, scales,
-          X_buf, Y_buf, sw_buf, acts, deltas, s):  # pragma: no cover - compiled
-    # One epoch of _loop.train_epoch over _loop.Batches with _loop.Step.
+def epoch(X, Y, sw, order, params, grads, state1, state2, layout, codes, alpha, limit, work,
+          opt_scalars):  # pragma: no cover - compiled
+    # One epoch of _loop.train_epoch over _loop.Batches with _loop.Step;
+    # returns (sum of batch cost x batch weight, steps taken, diverged).
+    # layout: units, weight offsets, intercept offsets, activation offsets;
+    # codes: hidden, output, loss, optimizer, batch size, sample weights given;
+    # work: 8 constants, then the work buffers (see _compiled.CompiledEpoch).
+    n_layers = layout.shape[0] // 4 - 1
+    units = layout[: n_layers + 1]
+    co = layout[n_layers + 1 : 2 * n_layers + 2]
+    io = layout[2 * n_layers + 2 : 3 * n_layers + 3]
+    ao = layout[3 * n_layers + 3 :]
+    hidden, out_code, loss, opt = codes[0], codes[1], codes[2], codes[3]
+    batch_size, use_sw = codes[4], codes[5] != 0
     n_samples, n_features = X.shape
     n_out = Y.shape[1]
-    n_layers = units.shape[0] - 1
+    c = work[:8]
+    s = work[7:8]
+    at = 8
+    X_buf = work[at : at + batch_size * n_features]
+    at += batch_size * n_features
+    Y_buf = work[at : at + batch_size * n_out]
+    at += batch_size * n_out
+    sw_buf = work[at : at + batch_size]
+    at += batch_size
+    acts = work[at : at + ao[n_layers]]
+    at += ao[n_layers]
+    deltas = work[at : at + ao[n_layers]]
+    scalars, scales = opt_scalars[:3], opt_scalars[3:]
     accumulated = 0.0
     steps = 0
     for start in range(0, n_samples, batch_size):
@@ -276,5 +298,9 @@ def epoch(X, Y, sw, use_sw, order, batch_size, params, grads, units, co, io, ao,
                scales[steps] if opt == 3 else scalars[0])
         steps += 1
         accumulated += value * weight
-    return accumulated, steps, False
+    # _loop.exploded: a weight that is NaN, infinite or beyond the limit
+    bad = False
+    for k in range(params.shape[0]):
+        bad |= not abs(params[k]) < limit
+    return accumulated, steps, bad
 

@@ -20,6 +20,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError, _accel, _compiled
+from skbackprop._loop import WEIGHT_LIMIT, Batches, Diverged, Step, train_epoch
+from skbackprop._network import Network
+from skbackprop._optimizers import SGD
 
 if os.environ.get("SKBACKPROP_TEST_ACCELERATOR") == "1":
     import numba  # noqa: F401  (CI installs it: fail loudly if it is missing)
@@ -268,3 +271,20 @@ def test_second_process_loads_the_kernel_from_numbas_cache():
     _run_python(fit)  # compiles, or loads an earlier run's cache
     hits, misses = map(int, _run_python(fit).split())
     assert hits >= 1 and misses == 0
+
+
+@pytest.mark.parametrize("bad", [2 * WEIGHT_LIMIT, -3 * WEIGHT_LIMIT, np.nan])
+def test_weights_beyond_the_limit_are_divergence_on_both_paths(bad):
+    """A finite cost with exploded weights (a clipped cross-entropy) still diverges."""
+    X, y = _data("multiclass")
+    Y = np.eye(3, dtype=bool)[y]
+    for compiled in (True, False):
+        net = Network([5, 4, 3], "relu", "softmax")
+        params = net.init_params("glorot_uniform", np.random.default_rng(0))
+        params[-1] = bad  # the last intercept: the cost stays finite for a large value
+        step = Step(net, "cross_entropy", 0.0, params, SGD(params.size, params.dtype, 1e-9))
+        batches = Batches(X, Y, None, 16, True, np.random.default_rng(0))
+        train = _compiled.epoch_trainer(batches, step) if compiled else train_epoch
+        assert train is not None
+        with pytest.raises(Diverged):
+            train(batches, step)
