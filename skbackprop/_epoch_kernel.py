@@ -201,6 +201,90 @@ def update(params, grads, code, state1, state2, scalars, scale):  # pragma: no c
                 params[k] = params[k] + v
 
 @_jit
+def layer_view(buffer, offsets, layer, batch_size, rows, cols):  # pragma: no cover
+    # Layer `layer`'s block of an activation or delta buffer, for a batch of `rows`.
+    return view(buffer, offsets[layer] // batch_size * rows, rows, cols)
+
+
+@_jit
+def gather(X, Y, sw, use_sw, order, start, Xb, Yb, sw_buf):  # pragma: no cover - compiled
+    # _loop.Batches: the batch's rows, in the epoch's order; returns its weight.
+    m = Xb.shape[0]
+    weight = 0.0
+    for r in range(m):
+        src = order[start + r]
+        copy_row(X[src], Xb[r])
+        copy_row(Y[src], Yb[r])
+        if use_sw:
+            sw_buf[r] = sw[src]
+            weight += sw[src]
+    return weight if use_sw else float(m)
+
+
+@_jit
+def forward(Xb, params, units, co, io, ao, acts, batch_size, hidden, out_code, c):  # pragma: no cover
+    # Network.forward: Z_l = A_(l-1) @ W_l + b_l; A_l = f_l(Z_l)
+    m = Xb.shape[0]
+    n_layers = units.shape[0] - 1
+    A_prev = Xb
+    for layer in range(n_layers):
+        fan_in, fan_out = units[layer], units[layer + 1]
+        Z = layer_view(acts, ao, layer, batch_size, m, fan_out)
+        np.dot(A_prev, view(params, co[layer], fan_in, fan_out), Z)
+        bias = params[io[layer] : io[layer] + fan_out]
+        for i in range(m):
+            add_row(bias, Z[i])
+        activate(Z, out_code if layer == n_layers - 1 else hidden, c)
+        A_prev = Z
+
+
+@_jit
+def backward(Xb, params, grads, units, co, io, ao, acts, deltas, batch_size, hidden,
+             c):  # pragma: no cover - compiled
+    # Network._backprop from the output delta: dC/dW_l = A_(l-1).T @ D_l;
+    # dC/db_l = column sums of D_l; D_(l-1) = (D_l @ W_l.T) (.) f'(Z_(l-1))
+    m = Xb.shape[0]
+    for layer in range(units.shape[0] - 2, -1, -1):
+        fan_in, fan_out = units[layer], units[layer + 1]
+        D = layer_view(deltas, ao, layer, batch_size, m, fan_out)
+        A_in = Xb if layer == 0 else layer_view(acts, ao, layer - 1, batch_size, m, fan_in)
+        np.dot(A_in.T, D, view(grads, co[layer], fan_in, fan_out))
+        bias_grad = grads[io[layer] : io[layer] + fan_out]
+        copy_row(D[0], bias_grad)
+        for i in range(1, m):  # row after row, as np.add.reduce(D, axis=0)
+            add_row(D[i], bias_grad)
+        if layer > 0:
+            D_prev = layer_view(deltas, ao, layer - 1, batch_size, m, fan_in)
+            np.dot(D, view(params, co[layer], fan_in, fan_out).T, D_prev)
+            derive(A_in, D_prev, hidden, c)
+
+
+@_jit
+def penalty(params, grads, co, alpha, weight, s):  # pragma: no cover - compiled
+    # Network.loss_and_grad: alpha / (2 W) sum ||W_l||^2, gradient += (alpha / W) W_l
+    scale = alpha / weight
+    squares = 0.0
+    for layer in range(co.shape[0] - 1):  # BLAS dot products, as np.vdot
+        W_flat = params[co[layer] : co[layer + 1]]
+        squares += float(np.dot(W_flat, W_flat))
+    s[0] = scale
+    f = s[0]
+    weight_grads, weights = grads[: co[-1]], params[: co[-1]]
+    for k in range(weights.shape[0]):
+        weight_grads[k] = weight_grads[k] + weights[k] * f
+    return 0.5 * scale * squares
+
+
+@_jit
+def exploded(params, limit):  # pragma: no cover - compiled
+    # _loop.exploded: a weight that is NaN, infinite or beyond the limit
+    bad = False
+    for k in range(params.shape[0]):
+        bad |= not abs(params[k]) < limit
+    return bad
+
+
+@_jit
 def epoch(X, Y, sw, order, params, grads, state1, state2, layout, codes, alpha, limit, work,
           opt_scalars):  # pragma: no cover - compiled
     # One epoch of _loop.train_epoch over _loop.Batches with _loop.Step;
@@ -217,90 +301,31 @@ def epoch(X, Y, sw, order, params, grads, state1, state2, layout, codes, alpha, 
     batch_size, use_sw = codes[4], codes[5] != 0
     n_samples, n_features = X.shape
     n_out = Y.shape[1]
-    c = work[:8]
-    s = work[7:8]
-    at = 8
-    X_buf = work[at : at + batch_size * n_features]
-    at += batch_size * n_features
-    Y_buf = work[at : at + batch_size * n_out]
-    at += batch_size * n_out
-    sw_buf = work[at : at + batch_size]
-    at += batch_size
-    acts = work[at : at + ao[n_layers]]
-    at += ao[n_layers]
-    deltas = work[at : at + ao[n_layers]]
+    c, s = work[:8], work[7:8]
+    sizes = (batch_size * n_features, batch_size * n_out, batch_size, ao[n_layers], ao[n_layers])
+    bounds = np.cumsum(np.array(sizes)) + 8
+    X_buf, Y_buf, sw_buf = work[8 : bounds[0]], work[bounds[0] : bounds[1]], work[bounds[1] : bounds[2]]
+    acts, deltas = work[bounds[2] : bounds[3]], work[bounds[3] : bounds[4]]
     scalars, scales = opt_scalars[:3], opt_scalars[3:]
     accumulated = 0.0
     steps = 0
     for start in range(0, n_samples, batch_size):
         m = min(batch_size, n_samples - start)
-        Xb = view(X_buf, 0, m, n_features)
-        Yb = view(Y_buf, 0, m, n_out)
-        weight = 0.0
-        for r in range(m):  # the batch's rows, in the epoch's order
-            src = order[start + r]
-            copy_row(X[src], Xb[r])
-            copy_row(Y[src], Yb[r])
-            if use_sw:
-                sw_buf[r] = sw[src]
-                weight += sw[src]
-        if not use_sw:
-            weight = float(m)
+        Xb, Yb = view(X_buf, 0, m, n_features), view(Y_buf, 0, m, n_out)
+        weight = gather(X, Y, sw, use_sw, order, start, Xb, Yb, sw_buf)
         if not weight > 0:  # zero-weight batch: nothing to teach
             continue
-        # Forward: Z_l = A_(l-1) @ W_l + b_l; A_l = f_l(Z_l)
-        A_prev = Xb
-        for layer in range(n_layers):
-            fan_in, fan_out = units[layer], units[layer + 1]
-            W = view(params, co[layer], fan_in, fan_out)
-            Z = view(acts, ao[layer] // batch_size * m, m, fan_out)
-            np.dot(A_prev, W, Z)
-            bias = params[io[layer] : io[layer] + fan_out]
-            for i in range(m):
-                add_row(bias, Z[i])
-            activate(Z, out_code if layer == n_layers - 1 else hidden, c)
-            A_prev = Z
-        last = n_layers - 1
-        A_out = view(acts, ao[last] // batch_size * m, m, units[-1])
-        D_out = view(deltas, ao[last] // batch_size * m, m, units[-1])
+        forward(Xb, params, units, co, io, ao, acts, batch_size, hidden, out_code, c)
+        A_out = layer_view(acts, ao, n_layers - 1, batch_size, m, n_out)
+        D_out = layer_view(deltas, ao, n_layers - 1, batch_size, m, n_out)
         value = cost_and_delta(A_out, Yb, D_out, sw_buf, use_sw, out_code, loss, weight, c, s)
-        # Backward: dC/dW_l = A_(l-1).T @ D_l; dC/db_l = column sums of D_l;
-        # D_(l-1) = (D_l @ W_l.T) (.) f'(Z_(l-1))
-        for layer in range(last, -1, -1):
-            fan_in, fan_out = units[layer], units[layer + 1]
-            D = view(deltas, ao[layer] // batch_size * m, m, fan_out)
-            A_in = Xb if layer == 0 else view(acts, ao[layer - 1] // batch_size * m, m, fan_in)
-            np.dot(A_in.T, D, view(grads, co[layer], fan_in, fan_out))
-            bias_grad = grads[io[layer] : io[layer] + fan_out]
-            copy_row(D[0], bias_grad)
-            for i in range(1, m):  # row after row, as np.add.reduce(D, axis=0)
-                add_row(D[i], bias_grad)
-            if layer > 0:
-                D_prev = view(deltas, ao[layer - 1] // batch_size * m, m, fan_in)
-                W = view(params, co[layer], fan_in, fan_out)
-                np.dot(D, W.T, D_prev)
-                derive(A_in, D_prev, hidden, c)
-        if alpha != 0.0:  # alpha / (2 W) sum ||W_l||^2; gradient += (alpha / W) W_l
-            penalty_scale = alpha / weight
-            squares = 0.0
-            for layer in range(n_layers):  # BLAS dot products, as np.vdot
-                W_flat = params[co[layer] : co[layer + 1]]
-                squares += float(np.dot(W_flat, W_flat))
-            value += 0.5 * penalty_scale * squares
-            s[0] = penalty_scale
-            f = s[0]
-            weight_grads, weights = grads[: co[n_layers]], params[: co[n_layers]]
-            for k in range(weights.shape[0]):
-                weight_grads[k] = weight_grads[k] + weights[k] * f
+        backward(Xb, params, grads, units, co, io, ao, acts, deltas, batch_size, hidden, c)
+        if alpha != 0.0:
+            value += penalty(params, grads, co, alpha, weight, s)
         if not np.isfinite(value):
             return accumulated, steps, True
         update(params, grads, opt, state1, state2, scalars,
                scales[steps] if opt == 3 else scalars[0])
         steps += 1
         accumulated += value * weight
-    # _loop.exploded: a weight that is NaN, infinite or beyond the limit
-    bad = False
-    for k in range(params.shape[0]):
-        bad |= not abs(params[k]) < limit
-    return accumulated, steps, bad
-
+    return accumulated, steps, exploded(params, limit)

@@ -13,6 +13,7 @@ Test modules import them as plain functions (``from conftest import ...``):
 ``tests/`` has no ``__init__.py``, so pytest puts it on ``sys.path``.
 """
 
+import os
 import warnings
 
 import numpy as np
@@ -21,7 +22,7 @@ import sklearn
 from packaging.version import Version
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop import BackpropClassifier, BackpropRegressor, _accel
 from skbackprop._activations import LEAKY_SLOPE
 
 SKLEARN_VERSION = Version(sklearn.__version__)
@@ -178,3 +179,19 @@ def assert_same_weights(a, b, atol=0.0):
             np.testing.assert_array_equal(x, z)
         else:
             np.testing.assert_allclose(x, z, rtol=0, atol=atol)
+
+
+def require_accelerator():
+    """At module level: skip the module without numba, unless CI demands numba.
+
+    With ``SKBACKPROP_TEST_ACCELERATOR=1`` (set by ``.ci/run``) a missing or
+    disabled numba fails instead of skipping.
+    """
+    if os.environ.get("SKBACKPROP_TEST_ACCELERATOR") == "1":
+        import numba  # noqa: F401  (CI installs it: fail loudly if it is missing)
+
+        assert _accel.available(), "SKBACKPROP_TEST_ACCELERATOR=1 but the accelerator is disabled"
+        return
+    pytest.importorskip("numba")
+    if not _accel.available():
+        pytest.skip("accelerator disabled by SKBACKPROP_ACCELERATOR=0", allow_module_level=True)

@@ -6,25 +6,18 @@ for them with ``SKBACKPROP_TEST_ACCELERATOR=1`` (then a missing numba fails).
 """
 
 import contextlib
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from conftest import require_accelerator
 
 from skbackprop import BackpropClassifier, _accel
 from skbackprop._network import BLOCK, _add_scaled
 from skbackprop._optimizers import SGD, Adam
 
-if os.environ.get("SKBACKPROP_TEST_ACCELERATOR") == "1":
-    import numba  # noqa: F401  (CI installs it: fail loudly if it is missing)
-
-    assert _accel.available(), "SKBACKPROP_TEST_ACCELERATOR=1 but the accelerator is disabled"
-else:
-    pytest.importorskip("numba")
-    if not _accel.available():
-        pytest.skip("accelerator disabled by SKBACKPROP_ACCELERATOR=0", allow_module_level=True)
+require_accelerator()
 
 N = _accel.MIN_PARAMS + 12_345
 

@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import require_accelerator
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError, _accel, _compiled
@@ -24,14 +25,7 @@ from skbackprop._loop import WEIGHT_LIMIT, Batches, Diverged, Step, train_epoch
 from skbackprop._network import Network
 from skbackprop._optimizers import SGD
 
-if os.environ.get("SKBACKPROP_TEST_ACCELERATOR") == "1":
-    import numba  # noqa: F401  (CI installs it: fail loudly if it is missing)
-
-    assert _accel.available(), "SKBACKPROP_TEST_ACCELERATOR=1 but the accelerator is disabled"
-else:
-    pytest.importorskip("numba")
-    if not _accel.available():
-        pytest.skip("accelerator disabled by SKBACKPROP_ACCELERATOR=0", allow_module_level=True)
+require_accelerator()
 
 HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
 
