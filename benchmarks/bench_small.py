@@ -65,8 +65,11 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_vs_sklearn
 
-from skbackprop import BackpropClassifier, _accel  # noqa: E402
+from bench_vs_sklearn import sklearn_initial_weights  # noqa: E402  (this folder)
+
+from skbackprop import BackpropClassifier, _accel, _compiled  # noqa: E402
 
 NEVER = 10**9  # n_iter_no_change beyond max_iter: every epoch runs
 
@@ -140,26 +143,6 @@ class EpochCounter:
                             est.batch_size))
 
 
-def sklearn_initial_weights(settings: dict, n_features: int, n_outputs: int, seed: int):
-    """The starting weights scikit-learn's MLP draws for ``random_state=seed``.
-
-    Layer after layer, a Glorot-uniform weight matrix and then its intercepts
-    from ``RandomState(seed)`` (a bound sqrt(3) times smaller for logistic
-    networks). Handed to ours as ``coefs_init`` / ``intercepts_init``, both
-    libraries start from the same point, and their accuracies differ only
-    through the order in which the batches are drawn.
-    """
-    rs = np.random.RandomState(seed)
-    factor = 2.0 if settings.get("activation") == "logistic" else 6.0
-    units = [n_features, *settings.get("hidden_layer_sizes", (100,)), n_outputs]
-    coefs, intercepts = [], []
-    for fan_in, fan_out in zip(units[:-1], units[1:], strict=True):
-        bound = np.sqrt(factor / (fan_in + fan_out))
-        coefs.append(rs.uniform(-bound, bound, (fan_in, fan_out)))
-        intercepts.append(rs.uniform(-bound, bound, fan_out))
-    return coefs, intercepts
-
-
 def _estimator(library: str, settings: dict, random_state: int, counter=None, start=None):
     if library == "sklearn":
         return MLPClassifier(random_state=random_state, **settings)
@@ -189,8 +172,10 @@ def run_once(row: Row, library: str, data, random_state: int, counter=None, fold
             search.fit(np.vstack([X_train, X_test]), np.concatenate([y_train, y_test]))
             return time.perf_counter() - tic, search.best_score_, None
         n_classes = len(np.unique(y_train))
-        start = sklearn_initial_weights(row.settings, X_train.shape[1],
-                                        n_classes if n_classes > 2 else 1, random_state)
+        units = [X_train.shape[1], *row.settings.get("hidden_layer_sizes", (100,)),
+                 n_classes if n_classes > 2 else 1]
+        start = sklearn_initial_weights(units, random_state,
+                                        activation=row.settings.get("activation", "relu"))
         est = _estimator(library, row.settings, random_state, counter, start)
         tic = time.perf_counter()
         est.fit(X_train, y_train)
@@ -239,10 +224,9 @@ def products_seconds(units, n_rows: int, batch: int, epochs: int, dtype=np.float
     return best
 
 
-def arithmetic_seconds(row: Row, X_train, n_iter, counter) -> float:
+def arithmetic_seconds(row: Row, X_train, y_train, n_iter, counter) -> float:
     """The products-only time of what our run did, in the row's unit."""
-    n_classes = 10 if row.name.startswith(("784", "digits", "grid")) else len(
-        np.unique(row.load()[1]))
+    n_classes = len(np.unique(y_train))
     out = n_classes if n_classes > 2 else 1
     if row.grid:
         total, cache = 0.0, {}
@@ -318,6 +302,10 @@ def main(argv=None) -> None:
           ", ".join(f"{k} {v}" for k, v in versions.items()) +
           f", numba {'installed' if _accel.available() else 'absent'}")
     print(f"# compile: {compile_seconds()}")
+    # This process's first compiled fit would otherwise pay numba's import and
+    # the kernel's load inside the first timed row.
+    _compiled.warm_up()
+    _accel.warm_up()
     compiled = _accel.available()
     header = (f"{'case':<20}{'unit':>10}{'sklearn':>11}{'ours':>11}{'ratio':>7}"
               + (f"{'numpy':>11}{'ratio':>7}" if compiled else "")
@@ -344,7 +332,7 @@ def main(argv=None) -> None:
                     n_iter = n
         med = {k: statistics.median(v) for k, v in times.items() if v}
         acc = {k: statistics.mean(v) for k, v in accs.items() if v}
-        arith = arithmetic_seconds(row, data[0], n_iter, counter) / med["ours"]
+        arith = arithmetic_seconds(row, data[0], data[2], n_iter, counter) / med["ours"]
         unit = {"fit": "s/fit", "step": "us/step", "iteration": "ms/iter"}[row.unit]
         scale = {"fit": 1.0, "step": 1e6, "iteration": 1e3}[row.unit]
         line = (f"{row.name:<20}{unit:>10}{med['sklearn'] * scale:>11.4g}"

@@ -42,14 +42,14 @@ not import numba.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
 from . import _accel
-from ._activations import _half_log_max, exp_limit
+from ._activations import LEAKY_SLOPE, _half_log_max, exp_limit
 from ._loop import WEIGHT_LIMIT, Diverged
+from ._losses import _clip_bounds
 from ._optimizers import SGD, Adam
 from ._threads import SMALL_STEP, largest_product
 
@@ -131,12 +131,11 @@ class CompiledEpoch:
              LOSS_CODES[step.loss_name], 0, rows, batches.sample_weight is not None],
             dtype=np.int64,
         )
-        finfo = np.finfo(dtype)
         # Constants in the parameters' dtype, as the NumPy path's scalars become,
         # then the work buffers: one scratch value, the batch's rows, targets
         # and weights, the activations and the deltas.
-        consts = [1.0, 0.01, _half_log_max(dtype), finfo.eps, 1 - finfo.eps, finfo.tiny,
-                  exp_limit(dtype), 0.0]
+        consts = [1.0, LEAKY_SLOPE, _half_log_max(dtype), *_clip_bounds(dtype),
+                  np.finfo(dtype).tiny, exp_limit(dtype), 0.0]
         width = int(units[1:].sum())
         size = len(consts) + rows * (int(units[0]) + int(units[-1]) + 1 + 2 * width)
         self.work = np.empty(size, dtype=dtype)
@@ -156,14 +155,9 @@ class CompiledEpoch:
         """The optimizer's code and state arrays; fills :attr:`opt_scalars` for this epoch."""
         scalars = self.opt_scalars
         if isinstance(optimizer, Adam):
-            b1, b2 = optimizer.beta_1, optimizer.beta_2
-            root = math.sqrt(1.0 - b2)
-            lr = float(optimizer.learning_rate)
-            scalars[:3] = b1, b2, optimizer.epsilon / root
-            for k in range(3, scalars.shape[0]):  # the NumPy path's scalars, step by step
-                t = optimizer.t + k - 2
-                lr_t = lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
-                scalars[k] = -lr_t * (1.0 - b1) / root
+            for k in range(3, scalars.shape[0]):  # Adam.step's scalars, step by step
+                eps, scalars[k] = optimizer.step_scalars(optimizer.t + k - 2)
+            scalars[:3] = optimizer.beta_1, optimizer.beta_2, eps
             return _ADAM, optimizer._m, optimizer._v
         scalars[:2] = -float(optimizer.learning_rate), optimizer.momentum
         if optimizer.velocity is None:

@@ -150,6 +150,13 @@ class Adam:
         """The running mean of the squared gradients, ``v`` (a new array)."""
         return self._v * (1.0 - self.beta_2)
 
+    def step_scalars(self, t: int) -> tuple[float, float]:
+        """``(eps / sqrt(1 - b2), -lr_t (1 - b1) / sqrt(1 - b2))`` of step ``t`` (see :meth:`step`)."""
+        b1, b2 = self.beta_1, self.beta_2
+        root = math.sqrt(1.0 - b2)
+        lr_t = float(self.learning_rate) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        return self.epsilon / root, -lr_t * (1.0 - b1) / root
+
     def step(self, params: np.ndarray, grads: np.ndarray) -> None:
         """Update ``params`` in place from ``grads`` (which is overwritten).
 
@@ -167,10 +174,7 @@ class Adam:
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
         M, V = self._m, self._v
-        root = math.sqrt(1.0 - b2)
-        lr_t = float(self.learning_rate) * math.sqrt(1.0 - b2**self.t) / (1.0 - b1**self.t)
-        eps = self.epsilon / root
-        scale = -lr_t * (1.0 - b1) / root
+        eps, scale = self.step_scalars(self.t)
         if _accel.use_for(params):
             # The same operations in one compiled pass.
             _accel.adam_step(params, grads, M, V, b1, b2, eps, scale)

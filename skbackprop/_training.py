@@ -35,7 +35,7 @@ from ._loop import (
     run_lbfgs,
     train_epoch,
 )
-from ._network import CHUNK_ROWS
+from ._network import _chunk_rows
 from ._optimizers import SGD, Adam
 from ._threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for
 
@@ -178,7 +178,7 @@ def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task) -> None:
     if est.best_loss_ is None:
         est.best_loss_ = np.inf
     epoch_end = _epoch_end(est, validation, 0, [BestLoss()], fit_task)
-    rows = min(X.shape[0], CHUNK_ROWS)
+    rows = min(X.shape[0], _chunk_rows(X))  # the rows of one block of an evaluation
     threads = blas_threads_for(est._network.layer_units, rows, est.max_iter, SMALL_LBFGS)
     try:
         with threads:
