@@ -9,6 +9,7 @@ tests are skipped, except where CI asks for them with
 ``SKBACKPROP_TEST_ACCELERATOR=1`` (then a missing numba fails).
 """
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -181,7 +182,7 @@ def test_compiled_partial_fit_and_warm_start(compiled_calls):
     runs = []
     for disabled in (False, True):
         est = BackpropClassifier(hidden_layer_sizes=(5,), batch_size=10, random_state=0)
-        with _accel.disabled() if disabled else _nullcontext():
+        with _accel.disabled() if disabled else contextlib.nullcontext():
             for _ in range(3):
                 est.partial_fit(X, y, classes=[0, 1, 2])
             est.set_params(warm_start=True, max_iter=2)
@@ -191,12 +192,6 @@ def test_compiled_partial_fit_and_warm_start(compiled_calls):
         runs.append(est)
     assert compiled_calls
     _assert_close(*runs, 1e-12)
-
-
-def _nullcontext():
-    import contextlib
-
-    return contextlib.nullcontext()
 
 
 def test_compiled_fortran_ordered_input(compiled_calls):
