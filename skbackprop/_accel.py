@@ -57,6 +57,7 @@ def use_for(array: np.ndarray) -> bool:
     """Whether to run the update of ``array`` (a flat parameter vector) compiled."""
     return (
         ENABLED
+        and isinstance(array, np.ndarray)
         and array.shape[0] >= MIN_PARAMS
         and array.dtype in (np.float32, np.float64)
         and array.flags.c_contiguous

@@ -6,6 +6,8 @@ from the activation's *output* ``A`` (sigmoid: ``a * (1 - a)``, tanh:
 ``1 - a**2``) and multiplies the incoming gradient ``delta`` in place: this is
 the ``(.) f'(Z)`` of the backpropagation equations.
 
+Every function takes the operations layer of its arrays (``ops``, see
+``_ops.py``; NumPy's by default), so the same code runs on any array library.
 This module knows nothing of scikit-learn and allocates as little as it can.
 """
 
@@ -15,44 +17,45 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import expit
+
+from ._ops import NUMPY
 
 #: Slope of the leaky ReLU for negative inputs.
 LEAKY_SLOPE = 0.01
 
 
-def identity(Z: np.ndarray) -> np.ndarray:
+def identity(Z: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Identity: ``f(z) = z``."""
     return Z
 
 
-def sigmoid(Z: np.ndarray) -> np.ndarray:
+def sigmoid(Z: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Logistic sigmoid ``1 / (1 + exp(-z))``, computed without overflow."""
-    return expit(Z, out=Z)
+    return ops.expit(Z, out=Z)
 
 
-def tanh(Z: np.ndarray) -> np.ndarray:
+def tanh(Z: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Hyperbolic tangent."""
-    return np.tanh(Z, out=Z)
+    return ops.tanh(Z, out=Z)
 
 
-def relu(Z: np.ndarray) -> np.ndarray:
+def relu(Z: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Rectified linear unit ``max(z, 0)``."""
-    return np.maximum(Z, 0, out=Z)
+    return ops.maximum(Z, 0.0, out=Z)
 
 
-def leaky_relu(Z: np.ndarray) -> np.ndarray:
+def leaky_relu(Z: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Leaky ReLU: ``z`` for ``z > 0``, ``LEAKY_SLOPE * z`` otherwise."""
     # max(z, slope * z) since 0 < slope < 1; a masked ``where=`` write is ten times slower.
-    return np.maximum(Z, LEAKY_SLOPE * Z, out=Z)
+    return ops.maximum(Z, LEAKY_SLOPE * Z, out=Z)
 
 
-def softmax(Z: np.ndarray) -> np.ndarray:
+def softmax(Z: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Row-wise softmax, shifted by the row maximum so that ``exp`` cannot overflow."""
     # The reductions that Z.max(axis=1) and Z.sum(axis=1) run, without their wrappers.
-    Z -= np.maximum.reduce(Z, axis=1, keepdims=True)
-    np.exp(Z, out=Z)
-    Z /= np.add.reduce(Z, axis=1, keepdims=True)
+    Z -= ops.max_reduce(Z, axis=1, keepdims=True)
+    ops.exp(Z, out=Z)
+    Z /= ops.add_reduce(Z, axis=1, keepdims=True)
     return Z
 
 
@@ -68,7 +71,7 @@ def exp_limit(dtype) -> float:
     return float(np.exp(np.asarray(_half_log_max(dtype), dtype=dtype)))
 
 
-def exp(Z: np.ndarray) -> np.ndarray:
+def exp(Z: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Exponential ``f(z) = e**z``, the output of the Poisson cost (log link).
 
     ``z`` is first capped at half the log of the largest float of its dtype
@@ -77,63 +80,62 @@ def exp(Z: np.ndarray) -> np.ndarray:
     output at that cap as infinite: a fit whose outputs get there has
     diverged.
     """
-    np.minimum(Z, _half_log_max(Z.dtype), out=Z)
-    return np.exp(Z, out=Z)
+    ops.minimum(Z, _half_log_max(ops.host_dtype(Z.dtype)), out=Z)
+    return ops.exp(Z, out=Z)
 
 
-def identity_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def identity_derivative(A: np.ndarray, delta: np.ndarray, ops=NUMPY) -> np.ndarray:
     """``f'(z) = 1``: nothing to do."""
     return delta
 
 
-def sigmoid_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def sigmoid_derivative(A: np.ndarray, delta: np.ndarray, ops=NUMPY) -> np.ndarray:
     """``f'(z) = a (1 - a)``."""
     delta *= A
     delta *= 1 - A
     return delta
 
 
-def tanh_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def tanh_derivative(A: np.ndarray, delta: np.ndarray, ops=NUMPY) -> np.ndarray:
     """``f'(z) = 1 - a**2``."""
-    slope = np.multiply(A, A)
-    np.subtract(1, slope, out=slope)
+    slope = ops.multiply(A, A)
+    ops.subtract(1.0, slope, out=slope)
     delta *= slope
     return delta
 
 
-def relu_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def relu_derivative(A: np.ndarray, delta: np.ndarray, ops=NUMPY) -> np.ndarray:
     """``f'(z) = 1`` for ``z > 0`` and ``0`` otherwise (``a > 0`` iff ``z > 0``)."""
-    # Multiplying by the boolean mask is one vectorised pass; the equivalent
+    # Multiplying by the mask is one vectorised pass; the equivalent
     # ``delta[A <= 0] = 0`` (a masked write) is about ten times slower.
-    return np.multiply(delta, A > 0, out=delta)
+    return ops.multiply(delta, ops.positive(A), out=delta)
 
 
-def leaky_relu_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def leaky_relu_derivative(A: np.ndarray, delta: np.ndarray, ops=NUMPY) -> np.ndarray:
     """``f'(z) = 1`` for ``z > 0`` and ``LEAKY_SLOPE`` otherwise."""
-    one, slope = delta.dtype.type(1), delta.dtype.type(LEAKY_SLOPE)
-    return np.multiply(delta, np.where(A > 0, one, slope), out=delta)
+    return ops.multiply(delta, ops.where_positive(A, 1.0, LEAKY_SLOPE), out=delta)
 
 
-def exp_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def exp_derivative(A: np.ndarray, delta: np.ndarray, ops=NUMPY) -> np.ndarray:
     """``f'(z) = e**z = a``."""
     delta *= A
     return delta
 
 
-def softmax_derivative(A: np.ndarray, delta: np.ndarray) -> np.ndarray:
+def softmax_derivative(A: np.ndarray, delta: np.ndarray, ops=NUMPY) -> np.ndarray:
     """Jacobian-vector product of the softmax: ``s * (g - sum(g * s))`` per row.
 
     The softmax Jacobian is ``diag(s) - s s^T``; applied to the gradient ``g``
     with respect to the outputs it gives the expression above, row by row.
     """
-    inner = np.einsum("ij,ij->i", delta, A)[:, np.newaxis]
+    inner = ops.rowdot(delta, A)[:, None]
     delta -= inner
     delta *= A
     return delta
 
 
-Forward = Callable[[np.ndarray], np.ndarray]
-Derivative = Callable[[np.ndarray, np.ndarray], np.ndarray]
+Forward = Callable[..., np.ndarray]
+Derivative = Callable[..., np.ndarray]
 
 #: name -> (forward in place, derivative from the output in place).
 ACTIVATIONS: dict[str, tuple[Forward, Derivative]] = {

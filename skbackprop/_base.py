@@ -15,6 +15,7 @@ from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
@@ -25,6 +26,7 @@ from ._activations import HIDDEN_ACTIVATIONS, canonical_name
 from ._loop import DivergenceError
 from ._losses import LOSS_OUTPUTS
 from ._network import INITIALIZERS, Network
+from ._ops import NUMPY, ops_of, same_place
 from ._training import fit_lbfgs, fit_stochastic, warn_at_caller
 
 __all__ = ["BaseBackprop", "DivergenceError"]
@@ -79,6 +81,52 @@ def _as_generator(random_state) -> np.random.Generator:
     if isinstance(random_state, np.random.RandomState):
         return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
     return np.random.default_rng(random_state)
+
+
+def input_ops(X):
+    """The operations layer for input ``X``: its library's under array API dispatch.
+
+    Without ``sklearn.set_config(array_api_dispatch=True)`` every input is
+    converted to NumPy (today's behaviour); with it, ``X`` keeps its library
+    and device and everything follows it.
+    """
+    if not get_config().get("array_api_dispatch", False):
+        return NUMPY
+    return ops_of(X)
+
+
+def to_host(array):
+    """An array of any library as NumPy in host memory (other inputs unchanged)."""
+    if array is None or isinstance(array, np.ndarray) or sp.issparse(array):
+        return array
+    if not get_config().get("array_api_dispatch", False) or not hasattr(array, "shape"):
+        return array
+    return ops_of(array).to_host(array)
+
+
+def _describe_place(array) -> str:
+    """``'<library> arrays on <device>'`` for an error message."""
+    ops = ops_of(array)
+    if ops.host:
+        return "NumPy arrays"
+    import array_api_compat
+
+    return f"{ops.name} arrays on device {array_api_compat.device(array)!r}"
+
+
+def _take(array, rows: np.ndarray):
+    """The rows ``rows`` (host indices) of an array of any library, or of a sparse matrix."""
+    if sp.issparse(array):
+        return array[rows]
+    ops = ops_of(array)
+    if ops.host:
+        return array.take(rows, axis=0)
+    return ops.xp.take(array, ops.from_host(rows, array), axis=0)
+
+
+def _like(X):
+    """``X`` where arrays must follow it to another library or device, else None."""
+    return None if ops_of(X).host else X
 
 
 def _check_partial_fit(estimator) -> bool:
@@ -226,6 +274,12 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         sizes = self.hidden_layer_sizes
         return [int(sizes)] if np.isscalar(sizes) else [int(s) for s in sizes]
 
+    @staticmethod
+    def _float_dtypes(X) -> list:
+        """The float dtypes ``X`` may keep: float64 and float32 of its library."""
+        ops = input_ops(X)
+        return [np.float64, np.float32] if ops.host else [ops.xp.float64, ops.xp.float32]
+
     def _validate_X(self, X, *, reset: bool):
         with _explain_strings(X):
             return validate_data(
@@ -233,10 +287,13 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 X,
                 reset=reset,
                 accept_sparse=["csr", "csc"],
-                dtype=[np.float64, np.float32],
+                dtype=self._float_dtypes(X),
             )
 
     def _validate_Xy(self, X, y, *, reset: bool, y_numeric: bool):
+        # Targets are encoded on the host (labels, checks); the network's
+        # targets are moved to X's library and device afterwards.
+        y = to_host(y)
         with _explain_strings(X):
             X, y = validate_data(
                 self,
@@ -244,7 +301,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 y,
                 reset=reset,
                 accept_sparse=["csr", "csc"],
-                dtype=[np.float64, np.float32],
+                dtype=self._float_dtypes(X),
                 multi_output=True,
                 y_numeric=y_numeric,
             )
@@ -348,9 +405,15 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         if not (first_call or incremental):
             self._check_warm_start_targets(y)
         Y = self._encode_targets(y, first_call=first_call, classes=classes)
-        given_weight = v.check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        sample_weight = self._with_target_weights(given_weight, y, X.dtype)
-        self._setup_network(X.shape[1], Y.shape[1], X.dtype, first_call)
+        ops = ops_of(X)
+        host_dtype = ops.host_dtype(X.dtype)
+        given_weight = v.check_sample_weight(to_host(sample_weight), X.shape[0], host_dtype)
+        sample_weight = self._with_target_weights(given_weight, y, host_dtype)
+        if not ops.host:  # the network's targets and weights follow X
+            Y = ops.from_host(Y, X, X.dtype)
+            if sample_weight is not None:
+                sample_weight = ops.from_host(sample_weight, X, X.dtype)
+        self._setup_network(X, Y.shape[1], first_call)
         train, validation = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
         fit_task = self._fit_task(X, y, given_weight, incremental)
         self._train(*train, validation, incremental, fit_task)
@@ -371,7 +434,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         """``(X, Y, sample_weight)`` to train on and the validation set (or None)."""
         validation = None
         if X_val is not None or y_val is not None:
-            validation = self._validate_validation_set(X_val, y_val)
+            validation = self._validate_validation_set(X_val, y_val, X)
         elif self.early_stopping and self.solver == "lbfgs":
             warn_at_caller(
                 "early_stopping applies to solver='sgd' and 'adam' only; 'lbfgs' trains on "
@@ -395,7 +458,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     def _train(self, X, Y, sample_weight, validation, incremental, fit_task) -> None:
         """Train from the current weights, copied into one new flat vector."""
         network = self._network
-        params = network.pack(self.coefs_, self.intercepts_, X.dtype)
+        params = network.pack(self.coefs_, self.intercepts_, X.dtype, _like(X))
         self.coefs_, self.intercepts_ = network.unpack(params)
         try:
             if self.solver == "lbfgs":
@@ -407,12 +470,13 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             if not incremental:
                 network.release()
 
-    def _validate_validation_set(self, X_val, y_val):
-        """``(X_val, y_val, None)`` checked and converted like the training data."""
+    def _validate_validation_set(self, X_val, y_val, X):
+        """``(X_val, y_val, None)`` checked and converted like the training data ``X``."""
         if X_val is None or y_val is None:
             raise ValueError("Pass both X_val and y_val, or neither.")
         X_val = self._validate_X(X_val, reset=False)
-        y_val = self._check_validation_targets(y_val)
+        X_val = self._moved_like(X_val, X)
+        y_val = self._check_validation_targets(to_host(y_val))
         if y_val.shape[0] != X_val.shape[0]:
             raise ValueError(
                 f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}; pass one "
@@ -420,8 +484,18 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             )
         return X_val, y_val, None
 
-    def _setup_network(self, n_features: int, n_outputs: int, dtype, first_call: bool) -> None:
+    @staticmethod
+    def _moved_like(array, like):
+        """``array`` in the library and on the device of ``like`` (unchanged if already)."""
+        if sp.issparse(array) or same_place(array, like):
+            return array
+        ops = ops_of(like)
+        host = ops_of(array).to_host(array)
+        return ops.from_host(host, like, array.dtype if ops_of(array) is ops else None)
+
+    def _setup_network(self, X, n_outputs: int, first_call: bool) -> None:
         """Check the layers against the data; start new weights or continue the old ones."""
+        n_features, dtype = X.shape[1], X.dtype
         out_activation, loss = self._resolve_output()
         if out_activation not in LOSS_OUTPUTS[loss]:
             raise ValueError(
@@ -431,20 +505,22 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         activation = canonical_name(self.activation)
         units = [n_features, *self._hidden_sizes(), n_outputs]
         if first_call:
-            self._initialize(units, activation, out_activation, loss, dtype)
+            self._initialize(units, activation, out_activation, loss, dtype, _like(X))
         else:
             self._check_continuation(units, activation, out_activation, loss)
 
-    def _initialize(self, units, activation, out_activation, loss, dtype) -> None:
+    def _initialize(self, units, activation, out_activation, loss, dtype, like) -> None:
         network = Network(units, activation, out_activation)
         if self.coefs_init is not None or self.intercepts_init is not None:
             v.check_initial_weights(self.coefs_init, self.intercepts_init, network.coef_shapes)
         self._rng = _as_generator(self.random_state)
-        params = network.init_params(self.weight_init, self._rng, dtype)
+        params = network.init_params(self.weight_init, self._rng, dtype, like)
         coefs, intercepts = network.unpack(params)
-        for given, layers in ((self.coefs_init, coefs), (self.intercepts_init, intercepts)):
-            for dst, src in zip(layers, given or layers, strict=True):
-                dst[...] = src
+        if self.coefs_init is not None or self.intercepts_init is not None:
+            given = network.pack(
+                self.coefs_init or coefs, self.intercepts_init or intercepts, dtype, like
+            )
+            params[...] = given
         self._network = network
         self.coefs_, self.intercepts_ = coefs, intercepts
         self.n_layers_ = len(units)
@@ -481,17 +557,23 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
 
     def _split_validation(self, X, Y, y, sample_weight):
         stratify = self._stratify_labels(y)
-        arrays = [X, Y, y] + ([sample_weight] if sample_weight is not None else [])
         # An int random_state gives the same split at every (warm) fit, as in scikit-learn.
         source = self._rng if self.random_state is None else _as_generator(self.random_state)
         if isinstance(self.random_state, (np.random.RandomState, np.random.Generator)):
             source = self._rng
         split_seed = int(source.integers(np.iinfo(np.int32).max))
-        parts = train_test_split(
-            *arrays, test_size=self.validation_fraction, random_state=split_seed, stratify=stratify
+        # The split's rows (they depend only on the number of rows and the
+        # labels), then the rows themselves where the arrays live.
+        train_rows, val_rows = train_test_split(
+            np.arange(X.shape[0]), test_size=self.validation_fraction, random_state=split_seed,
+            stratify=stratify,
         )
-        X_tr, X_val, Y_tr, _, _, y_val = parts[:6]
-        sw_tr, sw_val = (parts[6], parts[7]) if sample_weight is not None else (None, None)
+        X_tr, X_val = _take(X, train_rows), _take(X, val_rows)
+        Y_tr, y_val = _take(Y, train_rows), _take(y, val_rows)
+        sw_tr = sw_val = None
+        if sample_weight is not None:
+            sw_tr, sw_val = _take(sample_weight, train_rows), _take(sample_weight, val_rows)
+            sw_val = to_host(sw_val)
         if X_val.shape[0] < 2:
             raise ValueError(
                 f"The validation set is too small: {X_val.shape[0]} sample(s), and early "
@@ -517,13 +599,37 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     # ------------------------------------------------------------------ #
     # Prediction
     # ------------------------------------------------------------------ #
-    def _forward_output(self, X) -> np.ndarray:
-        """The network's output for ``X`` after checking ``X`` (see :meth:`_raw_output`)."""
+    def _forward_output(self, X, method: str) -> np.ndarray:
+        """The network's output for ``X`` after checking ``X`` (see :meth:`_raw_output`).
+
+        ``method`` names the public method asking, for the error raised when
+        ``X`` is not of the library and device the model was fitted on.
+        """
         check_is_fitted(self, "coefs_")
         X = self._validate_X(X, reset=False)
-        if self.coefs_[0].dtype != X.dtype:
-            X = X.astype(self.coefs_[0].dtype)
+        self._check_same_place(X, method)
+        W = self.coefs_[0]
+        if W.dtype != X.dtype:
+            X = X.astype(W.dtype) if sp.issparse(X) else ops_of(W).astype(X, W.dtype)
         return self._raw_output(X)
+
+    def _check_same_place(self, X, method: str) -> None:
+        """Refuse ``X`` of another library or device than the fitted weights.
+
+        The error is the one scikit-learn's array API convention prescribes
+        (its estimator checks look for its wording).
+        """
+        W = self.coefs_[0]
+        if sp.issparse(X) and ops_of(W).host or same_place(X, W):
+            return
+        where = _describe_place(W), _describe_place(X)
+        raise ValueError(
+            f"Inputs passed to {type(self).__name__}.{method}() must use the same namespace "
+            f"and the same device as those passed to fit(). The model was fitted on "
+            f"{where[0]}; X is {where[1]}. Pass X in the model's array library and on its "
+            "device (with sklearn.set_config(array_api_dispatch=True) for arrays other "
+            "than NumPy), or fit the model on arrays like X."
+        )
 
     def _raw_output(self, X) -> np.ndarray:
         """The output layer for checked ``X``; subclasses may ask for it before its activation."""
@@ -540,10 +646,34 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         return None
 
     def _validation_score(self, X, y, sample_weight) -> float:
-        """The score of ``(X, y)``, already checked, without checking them again."""
-        return self._score_output(self._raw_output(X), y, sample_weight)
+        """The score of ``(X, y)``, already checked, without checking them again.
+
+        ``y`` and ``sample_weight`` are on the host; so is the output, once
+        computed (one transfer of ``n_samples x n_outputs`` values).
+        """
+        out = self._raw_output(X)
+        return self._score_output(ops_of(out).to_host(out), y, sample_weight)
+
+    def _score(self, X, y, sample_weight, mixin_score) -> float:
+        """``score``: scikit-learn's mixin for NumPy input, else computed on the host.
+
+        For arrays of other libraries (array API dispatch) the network's output
+        is moved to the host and scored with the definitions of scikit-learn's
+        ``accuracy_score`` / ``r2_score``, whatever library ``y`` and
+        ``sample_weight`` come from.
+        """
+        if input_ops(X).host:
+            return mixin_score(X, y, sample_weight)
+        check_is_fitted(self, "coefs_")
+        out = self._forward_output(X, "score")
+        y = one_column_as_1d(check_array(to_host(y), ensure_2d=False, dtype=None, input_name="y"))
+        sample_weight = to_host(sample_weight)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        return float(self._score_output(ops_of(out).to_host(out), y, sample_weight))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags

@@ -17,6 +17,7 @@ from . import _validation as v
 from ._activations import ACTIVATIONS
 from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d
 from ._docstrings import fill
+from ._ops import ops_of
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):
@@ -360,7 +361,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Probability of each class (rows sum to 1), or of each label for
             multilabel targets.
         """
-        return self._proba_from_output(self._forward_output(X))
+        return self._proba_from_output(self._forward_output(X, "predict_proba"))
 
     def predict_log_proba(self, X):
         """Logarithm of ``predict_proba``.
@@ -375,8 +376,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         log_proba : ndarray of shape (n_samples, n_classes)
             Natural logarithm of the class probabilities.
         """
+        proba = self._proba_from_output(self._forward_output(X, "predict_log_proba"))
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return ops_of(proba).log(proba, out=proba)
 
     def predict(self, X):
         """Predicted class labels.
@@ -391,7 +393,29 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels, or a label-indicator matrix for multilabel targets.
         """
-        return self._labels_from_output(self._forward_output(X))
+        return self._labels_from_output(self._forward_output(X, "predict"))
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of ``predict(X)`` against ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            True labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy (subset accuracy for multilabel targets), as
+            ``sklearn.metrics.accuracy_score``.
+        """
+        return self._score(X, y, sample_weight, super().score)
 
     def _sigmoid_multiclass(self) -> bool:
         """One sigmoid unit per class of a single-label problem (the classic network)."""
@@ -403,23 +427,36 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return "identity" if self._sigmoid_multiclass() else None
 
     def _proba_from_output(self, out: np.ndarray) -> np.ndarray:
+        ops = ops_of(out)
         if out.shape[1] == 1:
-            return np.hstack([1 - out, out])
+            return ops.concat_columns([1 - out, out])
         if self._sigmoid_multiclass():
             # sigmoid(z_k) / sum_j sigmoid(z_j), through log sigmoid(z) =
             # -log(1 + exp(-z)) and a softmax of those: rows sum to 1 even
             # where every sigmoid underflows to 0.
-            np.logaddexp(0.0, -out, out=out)
-            np.negative(out, out=out)
-            ACTIVATIONS["softmax"][0](out)
+            ops.logaddexp(0.0, -out, out=out)
+            out *= -1.0
+            ACTIVATIONS["softmax"][0](out, ops)
         return out
 
     def _labels_from_output(self, out: np.ndarray) -> np.ndarray:
+        """Labels from the network's output, in the output's library and device.
+
+        Labels that library cannot hold (strings, objects) come back as NumPy.
+        """
+        ops = ops_of(out)
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return (out > 0.5).astype(int)
+            return ops.astype(out > 0.5, ops.xp.int64)
         if out.shape[1] == 1:
-            return self.classes_[(out[:, 0] > 0.5).astype(int)]
-        return self.classes_[np.argmax(out, axis=1)]
+            codes = ops.astype(out[:, 0] > 0.5, ops.xp.int64)
+        else:
+            codes = ops.argmax_rows(out)
+        if ops.host:
+            return self.classes_[codes]
+        if self.classes_.dtype.kind not in "biuf":
+            return self.classes_[ops.to_host(codes)]
+        classes = ops.from_host(self.classes_, out)
+        return ops.xp.take(classes, codes, axis=0)
 
     def _score_output(self, out, y, sample_weight) -> float:
         pred = self._labels_from_output(out)

@@ -9,7 +9,10 @@
   the same end-of-epoch path (``_epoch_end.EpochEnd``).
 
 A new data source is a new batch source, a new engine a new step engine; the
-loop itself has no branch for either. Nothing here imports scikit-learn.
+loop itself has no branch for either. Arrays of other libraries (the Array
+API standard) go through the same parts: the batches are gathered on their
+device and :func:`train_epoch_on_device` reads the costs once per epoch.
+Nothing here imports scikit-learn.
 See the design record, docs/design.rst (section "design-architecture").
 """
 
@@ -23,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._network import Network, abs_max
+from ._ops import ops_of
 from ._optimizers import minimize_lbfgs
 
 
@@ -53,6 +57,13 @@ def exploded(params: np.ndarray) -> bool:
 EPOCH_GATHER_BYTES = 32 * 2**20
 
 
+def _nbytes(array) -> int:
+    """Bytes of a dense array of any library (the standard has no ``nbytes``)."""
+    if isinstance(array, np.ndarray):
+        return array.nbytes
+    return math.prod(array.shape) * ops_of(array).host_dtype(array.dtype).itemsize
+
+
 class Batches:
     """The mini-batches of an epoch: in order, or shuffled anew at each pass.
 
@@ -75,22 +86,33 @@ class Batches:
     :attr:`gathers_epoch` says whether the whole epoch is gathered. The
     buffers are made on the first pass, so that a batch source that is never
     iterated (a compiled epoch reads ``X`` itself) costs no memory.
+
+    Arrays of another library stay on their device: the order is shuffled
+    by NumPy's generator on the host (so the batches are those of the NumPy
+    path) and sent to the device once per epoch, where the rows are gathered.
+    The batches' weights are summed on the host from a copy of the sample
+    weights made once, so no step waits for the device.
     """
 
     def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool, rng) -> None:
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
+        self.ops = ops = ops_of(Y)
         n_samples = X.shape[0]
         self.n_samples = n_samples
         self.starts = range(0, n_samples, batch_size)
-        self.total_weight = float(n_samples if sample_weight is None else sample_weight.sum())
+        # The sample weights on the host (themselves for NumPy).
+        self._host_weight = None if sample_weight is None else ops.to_host(sample_weight)
+        self.total_weight = float(
+            n_samples if sample_weight is None else self._host_weight.sum()
+        )
         self.order = np.arange(n_samples)
         self._bounds = [(start, min(start + batch_size, n_samples)) for start in self.starts]
         sparse = sp.issparse(X)
-        whole = shuffle and not sparse and Y.nbytes <= X.nbytes
+        whole = shuffle and not sparse and _nbytes(Y) <= _nbytes(X)
         if whole:
-            copy_bytes = X.nbytes + Y.nbytes
-            copy_bytes += 0 if sample_weight is None else sample_weight.nbytes
+            copy_bytes = _nbytes(X) + _nbytes(Y)
+            copy_bytes += 0 if sample_weight is None else _nbytes(sample_weight)
             whole = copy_bytes <= EPOCH_GATHER_BYTES
         self.gathers_epoch = whole
         # Made on the first pass (a compiled epoch may never iterate):
@@ -103,19 +125,20 @@ class Batches:
         """Allocate the buffers and make the views the batches are taken from."""
         X, Y, sw = self.X, self.Y, self.sample_weight
         sparse = sp.issparse(X)
+        empty = self.ops.empty
         if self.gathers_epoch:
             self._epoch = (
-                np.empty(X.shape, dtype=X.dtype),
-                np.empty(Y.shape, dtype=Y.dtype),
-                None if sw is None else np.empty(self.n_samples, dtype=sw.dtype),
+                empty(X.shape, X.dtype, X),
+                empty(Y.shape, Y.dtype, Y),
+                None if sw is None else empty(self.n_samples, sw.dtype, sw),
             )
             self._slices = self._views(*self._epoch)
         elif self.shuffle:
             rows = min(self.batch_size, self.n_samples)
             self._buffers = (
-                None if sparse else np.empty((rows, X.shape[1]), dtype=X.dtype),
-                np.empty((rows, *Y.shape[1:]), dtype=Y.dtype),
-                None if sw is None else np.empty(rows, dtype=sw.dtype),
+                None if sparse else empty((rows, X.shape[1]), X.dtype, X),
+                empty((rows, *Y.shape[1:]), Y.dtype, Y),
+                None if sw is None else empty(rows, sw.dtype, sw),
             )
         elif not sparse:
             self._slices = self._views(X, Y, sw)
@@ -124,7 +147,7 @@ class Batches:
     def _views(self, X, Y, sw) -> list[tuple]:
         """The batches as views of ``X``, ``Y`` and ``sw``, with their weights where fixed."""
         return [
-            (X[a:b], Y[a:b], None if sw is None else sw[a:b], float(b - a))
+            (X[a:b, ...], Y[a:b, ...], None if sw is None else sw[a:b], float(b - a))
             for a, b in self._bounds
         ]
 
@@ -136,45 +159,59 @@ class Batches:
             self._prepare()
         if self.shuffle:
             self.rng.shuffle(self.order)
+        # The order where the rows are (once per epoch: one transfer to a device).
+        order = self.ops.from_host(self.order, self.Y) if self.shuffle else None
         if self._epoch is not None:
-            # mode="clip": the indices are a permutation, always valid; the
-            # default mode="raise" copies through a buffer.
-            order = self.order
             X, Y, sw = self._epoch
-            self.X.take(order, axis=0, out=X, mode="clip")
-            self.Y.take(order, axis=0, out=Y, mode="clip")
+            take = self.ops.take_rows
+            take(self.X, order, X)
+            take(self.Y, order, Y)
             if sw is not None:
-                self.sample_weight.take(order, out=sw, mode="clip")
-        yield from self._yield_slices() if self._slices is not None else self._yield_gathered()
+                take(self.sample_weight, order, sw)
+        if self._slices is not None:
+            yield from self._yield_slices()
+        else:
+            yield from self._yield_gathered(order)
+
+    def _batch_weight(self, start: int, stop: int, sw_batch) -> float:
+        """The weight of the batch of rows ``start:stop`` of the epoch's order."""
+        if sw_batch is None:
+            return float(stop - start)
+        if self.ops.host:
+            return float(sw_batch.sum())
+        rows = self.order[start:stop] if self.shuffle else slice(start, stop)
+        return float(self._host_weight[rows].sum())
 
     def _yield_slices(self):
         """The batches from :attr:`_slices`; a weighted batch's weight is summed anew."""
-        for X_batch, Y_batch, sw_batch, weight in self._slices:
+        for (start, stop), (X_batch, Y_batch, sw_batch, weight) in zip(
+            self._bounds, self._slices, strict=True
+        ):
             if sw_batch is not None:
-                weight = float(sw_batch.sum())
+                weight = self._batch_weight(start, stop, sw_batch)
                 if not weight > 0:  # a batch of zero-weight samples has nothing to teach
                     continue
             yield X_batch, Y_batch, sw_batch, weight
 
-    def _yield_gathered(self):
+    def _yield_gathered(self, order):
         """The batches gathered one by one (large or sparse ``X``)."""
         X, Y, sw = self.X, self.Y, self.sample_weight
         X_buf, Y_buf, sw_buf = self._buffers or (None, None, None)
+        take = self.ops.take_rows
         for start, stop in self._bounds:
             if not self.shuffle:  # sparse, in order
                 rows = slice(start, stop)
                 X_batch, Y_batch = X[rows], Y[rows]
                 sw_batch = None if sw is None else sw[rows]
             else:
-                # mode="clip" as above.
-                rows, n = self.order[start:stop], stop - start
+                rows, n = order[start:stop], stop - start
                 if X_buf is None:  # sparse
-                    X_batch = X[rows]
+                    X_batch = X[self.order[start:stop]]
                 else:
-                    X_batch = X.take(rows, axis=0, out=X_buf[:n], mode="clip")
-                Y_batch = Y.take(rows, axis=0, out=Y_buf[:n], mode="clip")
-                sw_batch = None if sw is None else sw.take(rows, out=sw_buf[:n], mode="clip")
-            weight = float(stop - start if sw_batch is None else sw_batch.sum())
+                    X_batch = take(X, rows, X_buf[:n, ...])
+                Y_batch = take(Y, rows, Y_buf[:n, ...])
+                sw_batch = None if sw is None else take(sw, rows, sw_buf[:n])
+            weight = self._batch_weight(start, stop, sw_batch)
             if weight > 0:  # a batch of zero-weight samples has nothing to teach
                 yield X_batch, Y_batch, sw_batch, weight
 
@@ -191,10 +228,11 @@ class Step:
     def __init__(self, network: Network, loss: str, alpha: float, params, optimizer=None) -> None:
         self.network, self.loss_name, self.alpha = network, loss, alpha
         self.params, self.optimizer = params, optimizer
+        self.ops = ops = ops_of(params)
         self.coefs, self.intercepts = network.unpack(params)
-        self.grads = np.empty_like(params)
+        self.grads = ops.empty_like(params)
         self.coef_grads, self.intercept_grads = network.unpack(self.grads)
-        self.snapshot = params.copy()
+        self.snapshot = ops.copy(params)
 
     def begin_epoch(self) -> None:
         self.snapshot[...] = self.params
@@ -202,11 +240,15 @@ class Step:
     def undo_epoch(self) -> None:
         self.params[...] = self.snapshot
 
-    def loss(self, X, Y, sample_weight) -> float:
-        """The batch's cost; its gradient goes to :attr:`grads`."""
+    def loss(self, X, Y, sample_weight, weight_sum=None) -> float:
+        """The batch's cost; its gradient goes to :attr:`grads`.
+
+        ``weight_sum`` is the batch's weight when the caller knows it (see
+        :meth:`Network.loss_and_grad`).
+        """
         return self.network.loss_and_grad(
             X, Y, self.coefs, self.intercepts, self.coef_grads, self.intercept_grads,
-            self.loss_name, self.alpha, sample_weight,
+            self.loss_name, self.alpha, sample_weight, weight_sum,
         )
 
     def update(self) -> None:
@@ -265,6 +307,30 @@ def train_epoch(batches: Batches, step: Step, show_progress: bool = False) -> tu
     return accumulated / batches.total_weight, time.perf_counter() - tic
 
 
+def train_epoch_on_device(batches: Batches, step: Step, show_progress: bool = False):
+    """:func:`train_epoch` for arrays on a device: the costs are read once, at the end.
+
+    Each batch's cost stays a 0-d array on the device, where they are added
+    up, so no step waits for the device to finish; the epoch's total cost and
+    the weights are checked after the last batch. An epoch that diverged
+    midway is found there, and is undone all the same.
+    """
+    tic = time.perf_counter()
+    progress = ProgressBar(len(batches)) if show_progress and len(batches) > 1 else None
+    accumulated = 0.0
+    loss, update = step.loss, step.update
+    for b, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches, 1):
+        batch_loss = loss(X_batch, Y_batch, sw_batch, batch_weight)
+        update()
+        accumulated = accumulated + batch_loss * batch_weight
+        if progress is not None:
+            progress.update(b)
+    mean = step.ops.item(accumulated) / batches.total_weight
+    if not math.isfinite(mean) or exploded(step.params):
+        raise Diverged
+    return mean, time.perf_counter() - tic
+
+
 def run_epochs(
     batches, step, epoch_end, max_epochs: int, show_progress=False, train=train_epoch
 ) -> str:
@@ -301,20 +367,26 @@ def run_lbfgs(step: Step, data, epoch_end, max_iter: int, max_fun: int, tol: flo
     interrupted) and ``'stopped'``, ``'interrupted'`` or ``'done'``.
     ``step.params`` holds the last finished iterate in every case.
     """
-    params = step.params
-    finished = params.copy()  # the iterate of the last finished iteration
+    params, ops = step.params, step.ops
+    # The iterate of the last finished iteration, on the host (SciPy's side).
+    finished = ops.to_host(params).astype(np.float64)
     tic = [time.perf_counter()]
     stopped = [False]
 
+    def set_params(x):
+        # On a device: one transfer of the parameter vector per evaluation.
+        params[...] = ops.from_host(x, params, params.dtype)
+
     def cost_and_grad(x):
-        params[...] = x
-        value = step.loss(*data)
+        set_params(x)
+        value = ops.item(step.loss(*data))
         if not np.isfinite(value):
             return np.inf, np.zeros_like(x)
-        return value, step.grads.astype(np.float64)
+        return value, ops.to_host(step.grads).astype(np.float64)
 
     def on_iteration(intermediate_result):
-        params[...] = finished[...] = intermediate_result.x
+        finished[...] = intermediate_result.x
+        set_params(finished)
         now = time.perf_counter()
         stop = epoch_end.end(intermediate_result.fun, now - tic[0], None)
         tic[0] = now
@@ -325,9 +397,9 @@ def run_lbfgs(step: Step, data, epoch_end, max_iter: int, max_fun: int, tol: flo
 
     epoch_end.begin()
     try:
-        result = minimize_lbfgs(cost_and_grad, params, max_iter, max_fun, tol, on_iteration)
+        result = minimize_lbfgs(cost_and_grad, finished.copy(), max_iter, max_fun, tol, on_iteration)
     except KeyboardInterrupt:
         # params may hold a line-search trial point of the unfinished iteration
-        params[...] = finished
+        set_params(finished)
         return None, "interrupted"
     return result, "stopped" if stopped[0] else "done"

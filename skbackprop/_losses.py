@@ -34,9 +34,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.special import xlogy
 
 from ._activations import ACTIVATIONS, exp_limit
+from ._ops import NUMPY
 
 #: (output activation, loss) pairs whose output delta is simply ``A - Y``.
 FUSED = {
@@ -57,17 +57,20 @@ LOSS_OUTPUTS = {
 _VALID_PAIRS = frozenset((out, loss) for loss, outs in LOSS_OUTPUTS.items() for out in outs)
 
 
-def _weighted_sum(row_values: np.ndarray, sample_weight: np.ndarray | None) -> float:
+def _weighted_sum(row_values: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY) -> float:
+    """``sum_i w_i r_i`` (a float; a 0-d array off the host, see ``ops.scalar``)."""
     if sample_weight is None:
-        return float(np.add.reduce(row_values, axis=None))  # row_values.sum()
-    return float(np.dot(sample_weight, row_values))
+        return ops.scalar(ops.add_reduce(row_values, axis=None))  # row_values.sum()
+    return ops.scalar(ops.dot(sample_weight, row_values))
 
 
-def _weighted_inner(U: np.ndarray, V: np.ndarray, sample_weight: np.ndarray | None) -> float:
+def _weighted_inner(
+    U: np.ndarray, V: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY
+) -> float:
     """``sum_i w_i sum_k U_ik V_ik`` (one dot product without weights)."""
     if sample_weight is None:
-        return float(np.vdot(U, V))
-    return _weighted_sum(np.einsum("ij,ij->i", U, V), sample_weight)
+        return ops.scalar(ops.vdot(U, V))
+    return _weighted_sum(ops.rowdot(U, V), sample_weight, ops)
 
 
 def _check_pair(loss: str, out_activation: str) -> None:
@@ -95,26 +98,27 @@ def _cross_entropy_sum(
     A: np.ndarray,
     sample_weight: np.ndarray | None,
     work: np.ndarray,
+    ops=NUMPY,
 ) -> float:
     """``-sum_i w_i sum_k [...]`` of the cross-entropy, using ``work`` (shape of ``A``) as scratch."""
-    low, high = _clip_bounds(A.dtype)
+    low, high = _clip_bounds(ops.host_dtype(A.dtype))
     # np.clip(A, low, high, out=work), which computes min(max(a, low), high),
     # without its Python wrapper.
-    P = np.minimum(np.maximum(A, low, out=work), high, out=work)
+    P = ops.minimum(ops.maximum(A, low, out=work), high, out=work)
     if out_activation != "softmax":
         # y log p + (1 - y) log(1 - p) = y (log p - log(1 - p)) + log(1 - p)
-        log_q = np.log1p(-P)
-        np.log(P, out=P)
+        log_q = ops.log1p(-P)
+        ops.log(P, out=P)
         P -= log_q
         P *= Y
         P += log_q
-        return -_weighted_sum(np.add.reduce(P, axis=1), sample_weight)
-    np.log(P, out=P)
-    return -_weighted_inner(Y, P, sample_weight)
+        return -_weighted_sum(ops.add_reduce(P, axis=1), sample_weight, ops)
+    ops.log(P, out=P)
+    return -_weighted_inner(Y, P, sample_weight, ops)
 
 
 def _poisson_sum(
-    Y: np.ndarray, A: np.ndarray, sample_weight: np.ndarray | None, work: np.ndarray
+    Y: np.ndarray, A: np.ndarray, sample_weight: np.ndarray | None, work: np.ndarray, ops=NUMPY
 ) -> float:
     """``sum_i w_i sum_k [y log(y/a) - y + a]`` (``0 log 0 = 0``), using ``work`` as scratch.
 
@@ -122,26 +126,28 @@ def _poisson_sum(
     buffer holds each part in turn: no temporary the size of ``A``. ``a`` is
     floored at the smallest normal float before the logarithm.
     """
-    xlogy(Y, Y, out=work)
+    ops.xlogy(Y, Y, out=work)
     work -= Y
     work += A
     if sample_weight is None:
-        first = float(np.add.reduce(work, axis=None))
+        first = ops.scalar(ops.add_reduce(work, axis=None))
     else:
-        first = _weighted_sum(np.add.reduce(work, axis=1), sample_weight)
-    np.maximum(A, np.finfo(A.dtype).tiny, out=work)
-    np.log(work, out=work)
-    return first - _weighted_inner(Y, work, sample_weight)
+        first = _weighted_sum(ops.add_reduce(work, axis=1), sample_weight, ops)
+    ops.maximum(A, float(np.finfo(ops.host_dtype(A.dtype)).tiny), out=work)
+    ops.log(work, out=work)
+    return first - _weighted_inner(Y, work, sample_weight, ops)
 
 
-def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None) -> float:
+def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY) -> float:
     """``1/2 sum_i w_i ||diff_i||^2``."""
-    return 0.5 * _weighted_inner(diff, diff, sample_weight)
+    return 0.5 * _weighted_inner(diff, diff, sample_weight, ops)
 
 
-def _total_weight(Y: np.ndarray, sample_weight: np.ndarray | None) -> float:
+def _total_weight(Y: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY) -> float:
     """``sum(sample_weight)``, or the number of rows without weights."""
-    return Y.shape[0] if sample_weight is None else float(np.add.reduce(sample_weight, axis=None))
+    if sample_weight is None:
+        return Y.shape[0]
+    return ops.item(ops.add_reduce(sample_weight, axis=None))
 
 
 def _finish_delta(
@@ -151,6 +157,7 @@ def _finish_delta(
     out: np.ndarray,
     sample_weight: np.ndarray | None,
     weight_sum: float,
+    ops=NUMPY,
 ) -> None:
     """Turn ``out = A - Y`` into the output delta, in place.
 
@@ -160,11 +167,11 @@ def _finish_delta(
     Then each row is scaled by its weight over ``weight_sum``.
     """
     if (out_activation, loss) not in FUSED:
-        ACTIVATIONS[out_activation][1](A, out)
+        ACTIVATIONS[out_activation][1](A, out, ops)
     if sample_weight is None:
         out *= 1.0 / weight_sum
     else:
-        out *= (sample_weight / weight_sum)[:, np.newaxis]
+        out *= (sample_weight / weight_sum)[:, None]
 
 
 def loss_and_output_delta(
@@ -175,6 +182,7 @@ def loss_and_output_delta(
     out: np.ndarray,
     sample_weight: np.ndarray | None = None,
     weight_sum: float | None = None,
+    ops=NUMPY,
 ) -> float:
     """The cost (without penalty) and, written into ``out``, the output delta ``dC/dZ_L``.
 
@@ -196,28 +204,32 @@ def loss_and_output_delta(
         Divisor of the cost and of the delta: ``sum(sample_weight)`` (or ``m``)
         by default. A caller that splits a batch into pieces passes the total
         of the whole batch and adds up the pieces.
+    ops : operations layer, default=NumPy's
+        The operations of the arrays' library (``_ops.py``).
 
     Returns
     -------
     float
-        The cost of these rows, divided by ``weight_sum``.
+        The cost of these rows, divided by ``weight_sum`` (a 0-d array where
+        ``ops`` keeps costs on a device).
     """
     _check_pair(loss, out_activation)
     if weight_sum is None:
-        weight_sum = _total_weight(Y, sample_weight)
+        weight_sum = _total_weight(Y, sample_weight, ops)
     if loss == "squared_error":
-        np.subtract(A, Y, out=out)
-        value = _squared_sum(out, sample_weight)
+        ops.subtract(A, Y, out=out)
+        value = _squared_sum(out, sample_weight, ops)
     elif loss == "poisson":
-        if A.size and not A.max() < exp_limit(A.dtype):  # saturated (or NaN): diverged
-            out.fill(0)
+        limit = exp_limit(ops.host_dtype(A.dtype))
+        if 0 not in A.shape and not ops.item(ops.max_reduce(A, axis=None)) < limit:
+            out[...] = 0  # saturated (or NaN): diverged
             return np.inf
-        value = _poisson_sum(Y, A, sample_weight, out)
-        np.subtract(A, Y, out=out)
+        value = _poisson_sum(Y, A, sample_weight, out, ops)
+        ops.subtract(A, Y, out=out)
     else:
-        value = _cross_entropy_sum(out_activation, Y, A, sample_weight, out)
-        np.subtract(A, Y, out=out)
-    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum)
+        value = _cross_entropy_sum(out_activation, Y, A, sample_weight, out, ops)
+        ops.subtract(A, Y, out=out)
+    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum, ops)
     return value / weight_sum
 
 
@@ -229,6 +241,7 @@ def output_delta(
     out: np.ndarray,
     sample_weight: np.ndarray | None = None,
     weight_sum: float | None = None,
+    ops=NUMPY,
 ) -> np.ndarray:
     """Write ``dC/dZ_L`` into ``out`` and return it (the first backprop equation).
 
@@ -252,7 +265,7 @@ def output_delta(
     """
     _check_pair(loss, out_activation)
     if weight_sum is None:
-        weight_sum = _total_weight(Y, sample_weight)
-    np.subtract(A, Y, out=out)
-    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum)
+        weight_sum = _total_weight(Y, sample_weight, ops)
+    ops.subtract(A, Y, out=out)
+    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum, ops)
     return out

@@ -38,6 +38,12 @@ the element-wise passes run in cache.
 The cost is not part of the network: it is an argument of
 :meth:`Network.loss_and_grad`, chosen where training is set up. Prediction
 needs only the architecture.
+
+The arrays may belong to any library of the Array API standard: every method
+takes the operations layer of its parameters (``_ops.ops_of``), whose NumPy
+form is NumPy's own functions. Starting weights are always drawn by NumPy's
+generator on the host and then moved, so every library starts from the same
+weights.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ import scipy.sparse as sp
 from . import _accel
 from ._activations import ACTIVATIONS
 from ._losses import _total_weight, loss_and_output_delta
+from ._ops import NUMPY, ops_of
 
 Params = list[np.ndarray]
 
@@ -67,14 +74,19 @@ BLOCK = 32768
 MAX_VIEWS = 4
 
 
-def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
+def _add_scaled(targets, sources, scale: float, block: np.ndarray | None) -> None:
     """``targets[i] += scale * sources[i]`` without a temporary the size of the arrays.
 
     The product goes through ``block`` piece by piece (which also keeps it in
     cache); arrays that are not contiguous fall back to a plain expression.
     Every path computes the same rounded product ``scale * src`` and adds it,
-    so the results do not depend on the path.
+    so the results do not depend on the path. Arrays of other libraries
+    (``block`` None) take the plain expression.
     """
+    if block is None:
+        for src, dst in zip(sources, targets, strict=True):
+            dst += scale * src
+        return
     n = block.shape[0]
     for src, dst in zip(sources, targets, strict=True):
         if not (src.flags.c_contiguous and dst.flags.c_contiguous):
@@ -96,11 +108,7 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray) -> None:
 
 def abs_max(array: np.ndarray) -> float:
     """``max(|array|)`` in two passes, without the copy that ``np.abs`` makes."""
-    # The ufuncs' reductions directly: what ``array.max(initial=0.0)`` runs.
-    return max(
-        float(np.maximum.reduce(array, axis=None, initial=0.0)),
-        -float(np.minimum.reduce(array, axis=None, initial=0.0)),
-    )
+    return ops_of(array).abs_max(array)
 
 
 def _chunk_rows(X) -> int:
@@ -192,6 +200,15 @@ def resolve_init(weight_init: str | Callable) -> str | Callable:
     return weight_init
 
 
+def _place(array) -> tuple:
+    """A key for the dtype, library and device of ``array`` (work buffers are kept per key)."""
+    if isinstance(array, np.ndarray):
+        return (array.dtype,)
+    import array_api_compat
+
+    return (type(array), str(array.dtype), str(array_api_compat.device(array)))
+
+
 class Network:
     """A fully connected feed-forward network: structure and work buffers.
 
@@ -232,15 +249,25 @@ class Network:
     def unpack(self, flat: np.ndarray) -> tuple[Params, Params]:
         """Views of ``flat`` shaped as ``(coefs, intercepts)``."""
         co, io = self._coef_offsets, self._intercept_offsets
-        coefs = [flat[co[i] : co[i + 1]].reshape(shape) for i, shape in enumerate(self.coef_shapes)]
+        reshape = ops_of(flat).reshape
+        coefs = [reshape(flat[co[i] : co[i + 1]], shape) for i, shape in enumerate(self.coef_shapes)]
         intercepts = [flat[io[i] : io[i + 1]] for i in range(len(self.coef_shapes))]
         return coefs, intercepts
 
-    def pack(self, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray], dtype) -> np.ndarray:
-        """Copy ``coefs`` and ``intercepts`` into a new flat vector of ``dtype``."""
-        flat = np.empty(self.n_params, dtype=dtype)
+    def pack(
+        self, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray], dtype, like=None
+    ) -> np.ndarray:
+        """Copy ``coefs`` and ``intercepts`` into a new flat vector of ``dtype``.
+
+        The vector belongs to the library and device of ``like`` (NumPy when
+        None); parameters of another library are moved there.
+        """
+        ops = NUMPY if like is None else ops_of(like)
+        flat = ops.empty(self.n_params, dtype, like)
         flat_coefs, flat_intercepts = self.unpack(flat)
         for dst, src in zip(flat_coefs + flat_intercepts, list(coefs) + list(intercepts), strict=True):
+            if ops_of(src) is not ops:
+                src = ops.from_host(ops_of(src).to_host(src), like, dtype)
             dst[...] = src
         return flat
 
@@ -249,12 +276,14 @@ class Network:
         weight_init: str | Callable,
         rng: np.random.Generator,
         dtype=np.float64,
+        like=None,
     ) -> np.ndarray:
         """Draw starting weights with the named scheme (or a callable).
 
         A callable is called as ``weight_init(fan_in, fan_out, rng)`` for each
         layer and must return ``(W, b)`` of shapes ``(fan_in, fan_out)`` and
-        ``(fan_out,)``.
+        ``(fan_out,)``. The weights are drawn on the host and moved to the
+        library and device of ``like`` (see :meth:`pack`).
         """
         weight_init = resolve_init(weight_init)
         coefs, intercepts = [], []
@@ -262,7 +291,7 @@ class Network:
             layer_activation = self.out_activation if i == len(self.coef_shapes) - 1 else self.activation
             if callable(weight_init):
                 W, b = weight_init(fan_in, fan_out, rng)
-                W, b = np.asarray(W), np.asarray(b)
+                W, b = ops_of(W).to_host(W), ops_of(b).to_host(b)
                 if W.shape != (fan_in, fan_out) or b.shape != (fan_out,):
                     raise ValueError(
                         f"weight_init callable returned shapes {W.shape} and {b.shape} for "
@@ -273,34 +302,40 @@ class Network:
                 W, b = table.get(weight_init, INITIALIZERS[weight_init])(fan_in, fan_out, rng)
             coefs.append(W)
             intercepts.append(b)
-        return self.pack(coefs, intercepts, dtype)
+        if like is None:
+            return self.pack(coefs, intercepts, dtype)
+        ops = ops_of(like)
+        host = self.pack(coefs, intercepts, ops.host_dtype(dtype))
+        return ops.from_host(host, like, dtype)  # one transfer
 
     # ------------------------------------------------------------------ #
     # Buffers
     # ------------------------------------------------------------------ #
-    def _workspace(self, n_rows: int, dtype) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    def _workspace(self, n_rows: int, like) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Activation and delta buffers for ``n_rows`` rows, reused across calls.
 
         The buffers have room for the most rows asked for so far. The lists of
         their first ``n_rows`` rows are kept as well (training asks for the
         same one or two row counts at every step), so that a repeated call
-        makes no new views; callers must not modify the lists.
+        makes no new views; callers must not modify the lists. The buffers
+        have the dtype, library and device of ``like`` (a parameter array).
         """
-        key = np.dtype(dtype)
+        key = _place(like)
         views = self._buffers.get(("views", key, n_rows))
         if views is not None:
             return views
         cached = self._buffers.get(("work", key))
         if cached is None or cached[0] < n_rows:
-            acts = [np.empty((n_rows, u), dtype=dtype) for u in self.layer_units[1:]]
-            deltas = [np.empty((n_rows, u), dtype=dtype) for u in self.layer_units[1:]]
+            ops, dtype = ops_of(like), like.dtype
+            acts = [ops.empty((n_rows, u), dtype, like) for u in self.layer_units[1:]]
+            deltas = [ops.empty((n_rows, u), dtype, like) for u in self.layer_units[1:]]
             cached = (n_rows, acts, deltas)
             self._buffers[("work", key)] = cached
             self._forget_views()  # views of the replaced buffers
         elif sum(1 for k in self._buffers if k[0] == "views") >= MAX_VIEWS:
             self._forget_views()
         _, acts, deltas = cached
-        views = [a[:n_rows] for a in acts], [d[:n_rows] for d in deltas]
+        views = [a[:n_rows, ...] for a in acts], [d[:n_rows, ...] for d in deltas]
         self._buffers[("views", key, n_rows)] = views
         return views
 
@@ -309,20 +344,26 @@ class Network:
         for k in [k for k in self._buffers if k[0] == "views"]:
             del self._buffers[k]
 
-    def _scratch(self, dtype) -> np.ndarray:
-        """A flat work vector of ``n_params`` entries (penalty terms, partial gradients)."""
-        key = ("scratch", np.dtype(dtype))
+    def _scratch(self, like) -> np.ndarray:
+        """A flat work vector of ``n_params`` entries (partial gradients) like ``like``."""
+        key = ("scratch", _place(like))
         scratch = self._buffers.get(key)
         if scratch is None:
-            scratch = self._buffers[key] = np.empty(self.n_params, dtype=dtype)
+            ops = ops_of(like)
+            scratch = self._buffers[key] = ops.empty(self.n_params, like.dtype, like)
         return scratch
 
-    def _block(self, dtype) -> np.ndarray:
-        """A small work vector of ``BLOCK`` entries, reused across calls."""
-        key = ("block", np.dtype(dtype))
+    def _block(self, like) -> np.ndarray | None:
+        """A small NumPy work vector of ``BLOCK`` entries, reused across calls.
+
+        None for the arrays of other libraries (see :func:`_add_scaled`).
+        """
+        if not isinstance(like, np.ndarray):
+            return None
+        key = ("block", like.dtype)
         block = self._buffers.get(key)
         if block is None:
-            block = self._buffers[key] = np.empty(BLOCK, dtype=dtype)
+            block = self._buffers[key] = np.empty(BLOCK, dtype=like.dtype)
         return block
 
     def release(self) -> None:
@@ -351,9 +392,10 @@ class Network:
         None. ``out_activation`` replaces the output activation (``'identity'``
         gives the output layer's pre-activation ``Z_L``).
         """
+        ops = ops_of(coefs[0])
         if activations is None:
-            dtype = coefs[0].dtype
-            activations = [np.empty((X.shape[0], u), dtype=dtype) for u in self.layer_units[1:]]
+            W = coefs[0]
+            activations = [ops.empty((X.shape[0], u), W.dtype, W) for u in self.layer_units[1:]]
         hidden = ACTIVATIONS[self.activation][0]
         output = ACTIVATIONS[out_activation or self.out_activation][0]
         last = len(coefs) - 1
@@ -363,9 +405,9 @@ class Network:
             if i == 0 and sp.issparse(A):  # only the input can be sparse
                 Z[...] = A @ coefs[0]
             else:
-                np.matmul(A, coefs[i], out=Z)
+                ops.matmul(A, coefs[i], out=Z)
             Z += intercepts[i]
-            (output if i == last else hidden)(Z)
+            (output if i == last else hidden)(Z, ops)
             A = Z
         return activations
 
@@ -383,20 +425,21 @@ class Network:
         the hidden sizes times ``n_samples`` and the element-wise work stays
         in cache. ``out_activation`` is as in :meth:`forward`.
         """
-        dtype = coefs[0].dtype
+        W = coefs[0]
+        ops, dtype = ops_of(W), W.dtype
         n = X.shape[0]
-        out = np.empty((n, self.layer_units[-1]), dtype=dtype)
+        out = ops.empty((n, self.layer_units[-1]), dtype, W)
         chunk = _chunk_rows(X)
         if chunk >= n:
-            buffers = [np.empty((n, u), dtype=dtype) for u in self.layer_units[1:-1]]
+            buffers = [ops.empty((n, u), dtype, W) for u in self.layer_units[1:-1]]
             return self.forward(X, coefs, intercepts, [*buffers, out], out_activation)[-1]
-        buffers = [np.empty((chunk, u), dtype=dtype) for u in self.layer_units[1:-1]]
+        buffers = [ops.empty((chunk, u), dtype, W) for u in self.layer_units[1:-1]]
         for start in range(0, n, chunk):
             stop = min(start + chunk, n)
             rows = stop - start
             self.forward(
-                X[start:stop], coefs, intercepts, [b[:rows] for b in buffers] + [out[start:stop]],
-                out_activation,
+                X[start:stop, ...], coefs, intercepts,
+                [b[:rows, ...] for b in buffers] + [out[start:stop, ...]], out_activation,
             )
         return out
 
@@ -408,17 +451,18 @@ class Network:
         where sigmoid and tanh units bring the bound back to 1. Only when the
         bound comes near overflow are the outputs computed and looked at.
         """
-        dtype = coefs[0].dtype
+        ops = ops_of(coefs[0])
+        largest = float(np.finfo(ops.host_dtype(coefs[0].dtype)).max)
         bound = abs_max(X.data if sp.issparse(X) else X)
         for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
             bound = W.shape[0] * abs_max(W) * bound + abs_max(b)
             if i < len(coefs) - 1 and self.activation in BOUNDED:
                 bound = min(bound, 1.0)
         # Every output activation is finite where its input is (exp caps it).
-        if np.isfinite(bound) and bound < np.finfo(dtype).max / 16:
+        if np.isfinite(bound) and bound < largest / 16:
             return True
         with np.errstate(over="ignore", invalid="ignore"):
-            return bool(np.isfinite(self.output(X, coefs, intercepts)).all())
+            return ops.all_finite(self.output(X, coefs, intercepts))
 
     def loss_and_grad(
         self,
@@ -431,6 +475,7 @@ class Network:
         loss: str,
         alpha: float = 0.0,
         sample_weight: np.ndarray | None = None,
+        weight_sum: float | None = None,
     ) -> float:
         """Cost of a batch and its gradient, written into ``coef_grads`` / ``intercept_grads``.
 
@@ -450,11 +495,15 @@ class Network:
             L2 penalty; adds ``alpha / (2 W) * sum ||Wl||^2`` to the cost.
         sample_weight : ndarray of shape (m,) or None
             Per-sample weights; the cost is their weighted mean.
+        weight_sum : float or None
+            ``sum(sample_weight)`` (or ``m``) when the caller knows it, which
+            spares a device round trip on other libraries.
 
         Returns
         -------
         float
-            The cost of the batch, penalty included.
+            The cost of the batch, penalty included (a 0-d array where the
+            operations layer keeps costs on a device).
 
         Notes
         -----
@@ -463,7 +512,9 @@ class Network:
         same sum, the work buffers stay small and the element-wise passes run
         in cache.
         """
-        weight_sum = float(_total_weight(Y, sample_weight))
+        ops = ops_of(coefs[0])
+        if weight_sum is None:
+            weight_sum = float(_total_weight(Y, sample_weight, ops))
         params, grads = (coefs, intercepts), (coef_grads, intercept_grads)
         if X.shape[0] <= CHUNK_ROWS or _chunk_rows(X) >= X.shape[0]:
             value = self._backprop(X, Y, sample_weight, params, grads, loss, weight_sum)
@@ -472,21 +523,22 @@ class Network:
         if alpha:
             # Penalty alpha / (2 W) * sum ||Wl||^2 and its gradient (alpha / W) * Wl.
             scale = alpha / weight_sum
-            value += 0.5 * scale * sum([float(np.vdot(W, W)) for W in coefs])
-            _add_scaled(coef_grads, coefs, scale, self._block(coefs[0].dtype))
+            value += 0.5 * scale * sum([ops.scalar(ops.vdot(W, W)) for W in coefs])
+            _add_scaled(coef_grads, coefs, scale, self._block(coefs[0]))
         return value
 
     def _backprop_in_blocks(self, X, Y, sample_weight, params, grads, loss, weight_sum) -> float:
         """:meth:`_backprop` over blocks of ``CHUNK_ROWS`` rows, gradients added up."""
         chunk = _chunk_rows(X)
-        partial = self.unpack(self._scratch(params[0][0].dtype))
+        partial = self.unpack(self._scratch(params[0][0]))
         value = 0.0
         for start in range(0, X.shape[0], chunk):
             rows = slice(start, start + chunk)
             sw = None if sample_weight is None else sample_weight[rows]
             first = start == 0
             value += self._backprop(
-                X[rows], Y[rows], sw, params, grads if first else partial, loss, weight_sum
+                X[rows, ...], Y[rows, ...], sw, params, grads if first else partial, loss,
+                weight_sum,
             )
             if not first:
                 for total, part in zip([*grads[0], *grads[1]], [*partial[0], *partial[1]], strict=True):
@@ -500,27 +552,29 @@ class Network:
         weight of the whole batch when ``X`` is one block of it).
         """
         (coefs, intercepts), (coef_grads, intercept_grads) = params, grads
-        activations, deltas = self._workspace(X.shape[0], coefs[0].dtype)
+        ops = ops_of(coefs[0])
+        activations, deltas = self._workspace(X.shape[0], coefs[0])
         self.forward(X, coefs, intercepts, activations)
         last = len(coefs) - 1
         value = loss_and_output_delta(
-            loss, self.out_activation, Y, activations[last], deltas[last], sample_weight, weight_sum
+            loss, self.out_activation, Y, activations[last], deltas[last], sample_weight,
+            weight_sum, ops,
         )
         hidden_derivative = ACTIVATIONS[self.activation][1]
         for i in range(last, -1, -1):
             D = deltas[i]
             if i > 0:
                 # A transposed view: BLAS reads it in place, no copy.
-                np.matmul(activations[i - 1].T, D, out=coef_grads[i])
+                ops.matmul(activations[i - 1].T, D, out=coef_grads[i])
             elif sp.issparse(X):  # only the input can be sparse
                 coef_grads[0][...] = X.T @ D
             else:
-                np.matmul(X.T, D, out=coef_grads[0])
+                ops.matmul(X.T, D, out=coef_grads[0])
             # np.sum(D, axis=0, out=...) without its Python wrapper.
-            np.add.reduce(D, axis=0, out=intercept_grads[i])
+            ops.add_reduce(D, axis=0, out=intercept_grads[i])
             if i > 0:
-                np.matmul(D, coefs[i].T, out=deltas[i - 1])
-                hidden_derivative(activations[i - 1], deltas[i - 1])
+                ops.matmul(D, coefs[i].T, out=deltas[i - 1])
+                hidden_derivative(activations[i - 1], deltas[i - 1], ops)
         return value
 
 
@@ -557,8 +611,9 @@ def loss_and_grad(
     """
     units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
     net = Network(units, activation, out_activation)
-    coef_grads = [np.empty_like(W) for W in coefs]
-    intercept_grads = [np.empty_like(b) for b in intercepts]
+    ops = ops_of(coefs[0])
+    coef_grads = [ops.empty_like(W) for W in coefs]
+    intercept_grads = [ops.empty_like(b) for b in intercepts]
     value = net.loss_and_grad(
         X, Y, coefs, intercepts, coef_grads, intercept_grads, loss, alpha, sample_weight
     )

@@ -17,6 +17,7 @@ import numpy as np
 import scipy.optimize
 
 from . import _accel
+from ._ops import NUMPY, ops_of
 
 #: learning_rate='adaptive': on a plateau the rate is divided by this factor...
 ADAPTIVE_DIVISOR = 5.0
@@ -50,17 +51,21 @@ class SGD:
         is above ``ADAPTIVE_MIN_RATE``.
     power_t : float, default=0.5
         Exponent of 'invscaling'.
+    like : array or None, default=None
+        A parameter vector: the state lives in its library and on its device
+        (NumPy when None).
     """
 
     def __init__(
         self, n_params, dtype, learning_rate, momentum=0.0, nesterov=False,
-        schedule="constant", power_t=0.5,
+        schedule="constant", power_t=0.5, *, like=None,
     ):
         self.learning_rate_init = self.learning_rate = float(learning_rate)
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.schedule, self.power_t = schedule, float(power_t)
-        self.velocity = np.zeros(n_params, dtype=dtype) if momentum else None
+        ops = NUMPY if like is None else ops_of(like)
+        self.velocity = ops.zeros(n_params, dtype, like) if momentum else None
 
     def epoch_end(self, time_step: int) -> None:
         """After an epoch: the 'invscaling' schedule sets the rate for ``time_step`` samples seen."""
@@ -94,7 +99,7 @@ class SGD:
         if self.nesterov:
             # params += momentum * velocity - lr * g
             params += grads
-            np.multiply(velocity, momentum, out=grads)
+            ops_of(params).multiply(velocity, momentum, out=grads)
             params += grads
         else:
             params += velocity
@@ -122,16 +127,23 @@ class Adam:
         Decay rates of the first and second moment estimates.
     epsilon : float
         Added to the square root of the second moment.
+    like : array or None, default=None
+        A parameter vector: the state lives in its library and on its device
+        (NumPy when None).
     """
 
-    def __init__(self, n_params, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+    def __init__(
+        self, n_params, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8, *,
+        like=None,
+    ):
         self.learning_rate = float(learning_rate)
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
         self.t = 0
-        self._m = np.zeros(n_params, dtype=dtype)  # first moment / (1 - beta_1)
-        self._v = np.zeros(n_params, dtype=dtype)  # second moment / (1 - beta_2)
+        ops = NUMPY if like is None else ops_of(like)
+        self._m = ops.zeros(n_params, dtype, like)  # first moment / (1 - beta_1)
+        self._v = ops.zeros(n_params, dtype, like)  # second moment / (1 - beta_2)
 
     def epoch_end(self, time_step: int) -> None:
         """Adam keeps its rate: the adaptive step sizes are its schedule."""
@@ -179,14 +191,15 @@ class Adam:
             # The same operations in one compiled pass.
             _accel.adam_step(params, grads, M, V, b1, b2, eps, scale)
             return
+        ops = ops_of(params)
         M *= b1
         M += grads
-        np.square(grads, out=grads)
+        ops.square(grads, out=grads)
         V *= b2
         V += grads
-        np.sqrt(V, out=grads)
+        ops.sqrt(V, out=grads)
         grads += eps
-        np.divide(M, grads, out=grads)
+        ops.divide(M, grads, out=grads)
         grads *= scale
         params += grads
 

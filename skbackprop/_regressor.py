@@ -13,6 +13,7 @@ from . import _validation as v
 from ._activations import OUTPUT_RANGES
 from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d
 from ._docstrings import fill
+from ._ops import ops_of
 
 
 class BackpropRegressor(RegressorMixin, BaseBackprop):
@@ -161,8 +162,29 @@ default='squared_error'
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions; 1-D when the model has one output.
         """
-        out = self._forward_output(X)
-        return out[:, 0].copy() if out.shape[1] == 1 else out
+        out = self._forward_output(X, "predict")
+        return ops_of(out).copy(out[:, 0]) if out.shape[1] == 1 else out
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of ``predict(X)`` against ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            True values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R², as ``sklearn.metrics.r2_score`` (uniform average over outputs).
+        """
+        return self._score(X, y, sample_weight, super().score)
 
     def _check_validation_targets(self, y_val):
         try:

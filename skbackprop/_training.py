@@ -34,8 +34,9 @@ from ._loop import (
     run_epochs,
     run_lbfgs,
     train_epoch,
+    train_epoch_on_device,
 )
-from ._network import _chunk_rows
+from ._network import _chunk_rows, _place
 from ._optimizers import SGD, Adam
 from ._threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for
 
@@ -66,11 +67,12 @@ def _optimizer_settings(est) -> tuple:
 
 def _optimizer_for(est, params: np.ndarray, incremental: bool):
     """The optimizer of this call: kept across partial_fit calls while its settings hold."""
-    settings = _optimizer_settings(est)
+    # The state lives where the parameters do: another library or device starts anew.
+    settings = (*_optimizer_settings(est), _place(params))
     if incremental and est._optimizer is not None and est._optimizer_key == settings:
         return est._optimizer
     kind = SGD if est.solver == "sgd" else Adam
-    opt = kind(params.shape[0], params.dtype, *settings[1:])
+    opt = kind(params.shape[0], params.dtype, *settings[1:-1], like=params)
     est._optimizer, est._optimizer_key = opt, settings
     return opt
 
@@ -123,7 +125,9 @@ def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fi
     threads = blas_threads_for(
         est._network.layer_units, batches.batch_size, len(batches) * max_epochs, SMALL_STEP
     )
-    train = epoch_trainer(batches, step, show_progress) or train_epoch
+    train = epoch_trainer(batches, step, show_progress) or (
+        train_epoch if step.ops.host else train_epoch_on_device
+    )
     try:
         with threads:
             why = run_epochs(batches, step, epoch_end, max_epochs, show_progress, train)
@@ -196,7 +200,7 @@ def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task) -> None:
             "StandardScaler) or increase alpha. The estimator is left as it was before "
             "this call."
         )
-    params[...] = result.x
+    params[...] = step.ops.from_host(result.x, params, params.dtype)
     est.loss_ = float(result.fun)
     est.best_loss_ = min(est.best_loss_, est.loss_)
     if result.status != 0 and why != "stopped":

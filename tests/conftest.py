@@ -14,6 +14,12 @@ Test modules import them as plain functions (``from conftest import ...``):
 """
 
 import os
+
+# scikit-learn's array API dispatch (tests/test_array_api.py, the estimator
+# checks) needs SciPy's array API mode, which SciPy reads when it is first
+# imported: set it before anything imports SciPy.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
 import warnings
 
 import numpy as np

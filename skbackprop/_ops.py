@@ -1,0 +1,528 @@
+"""The operations layer: what the numerical core asks of an array library.
+
+The core (``_activations.py``, ``_losses.py``, ``_network.py``,
+``_optimizers.py``, ``_loop.py``) is written once, over an ``ops`` object.
+Each ``ops`` gives the same small set of operations in the fastest form its
+library has:
+
+- :data:`NUMPY`: NumPy's ufuncs themselves, with ``out=`` and their
+  ``reduce`` methods, ``einsum``, ``vdot`` and SciPy's ``expit``. Every
+  attribute the hot path uses is the NumPy function itself (no wrapper), so
+  the NumPy path costs what it cost before this layer existed.
+- :class:`ArrayAPIOps`: any library that follows the Array API standard
+  (array-api-strict, and anything ``array-api-compat`` wraps): the standard's
+  functions, results written into the ``out`` buffers by assignment.
+- :class:`TorchOps` and :class:`CuPyOps`: the standard's functions where
+  they suffice, the library's own ``out=`` forms where the standard has none.
+
+Only the stochastic solvers' hot loop needs to avoid device round trips:
+on a non-host library the costs stay 0-d arrays on the device
+(:meth:`ArrayAPIOps.scalar`) until the end of the epoch reads them.
+
+Arrays must be mutable and slices and reshapes of contiguous arrays must be
+views, as in NumPy, PyTorch, CuPy and array-api-strict (the parameter vector
+is one array that ``coefs_`` and ``intercepts_`` are views of). JAX arrays
+are immutable and are refused with an error that says so.
+
+Nothing here imports scikit-learn; ``array-api-compat`` is imported only when
+a non-NumPy array arrives.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import expit, xlogy
+
+
+class NumpyOps:
+    """The NumPy forms: ufuncs with ``out=``, their reductions, ``einsum`` and ``expit``."""
+
+    name = "numpy"
+    #: Arrays live in host memory: a cost may be read at every step for free.
+    host = True
+    xp = np
+
+    matmul = staticmethod(np.matmul)
+    add_reduce = staticmethod(np.add.reduce)
+    max_reduce = staticmethod(np.maximum.reduce)
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    log1p = staticmethod(np.log1p)
+    tanh = staticmethod(np.tanh)
+    sqrt = staticmethod(np.sqrt)
+    square = staticmethod(np.square)
+    expit = staticmethod(expit)
+    xlogy = staticmethod(xlogy)
+    multiply = staticmethod(np.multiply)
+    subtract = staticmethod(np.subtract)
+    divide = staticmethod(np.divide)
+    maximum = staticmethod(np.maximum)
+    minimum = staticmethod(np.minimum)
+    logaddexp = staticmethod(np.logaddexp)
+    dot = staticmethod(np.dot)
+    vdot = staticmethod(np.vdot)
+    #: ``sum_k U_ik V_ik`` per row.
+    rowdot = staticmethod(functools.partial(np.einsum, "ij,ij->i"))
+    #: A cost as the loop keeps it: a Python float.
+    scalar = float
+
+    # ------------------------------------------------------------------ #
+    # Creation and movement
+    # ------------------------------------------------------------------ #
+    @staticmethod
+    def empty(shape, dtype, like=None):
+        """A new uninitialised array of ``dtype`` (on ``like``'s device elsewhere)."""
+        return np.empty(shape, dtype=dtype)
+
+    @staticmethod
+    def zeros(shape, dtype, like=None):
+        """A new array of zeros of ``dtype`` (on ``like``'s device elsewhere)."""
+        return np.zeros(shape, dtype=dtype)
+
+    empty_like = staticmethod(np.empty_like)
+    zeros_like = staticmethod(np.zeros_like)
+
+    @staticmethod
+    def copy(array):
+        """A new array with the values of ``array``."""
+        return array.copy()
+
+    @staticmethod
+    def reshape(array, shape):
+        """A view of ``array`` (contiguous) with the shape ``shape``."""
+        return array.reshape(shape)
+
+    @staticmethod
+    def astype(array, dtype):
+        """``array`` converted to ``dtype`` (a new array)."""
+        return array.astype(dtype)
+
+    @staticmethod
+    def to_host(array) -> np.ndarray:
+        """``array`` as a NumPy array in host memory (itself for NumPy)."""
+        return array
+
+    @staticmethod
+    def from_host(array, like=None, dtype=None):
+        """A host array in this library, on ``like``'s device, as ``dtype``."""
+        return np.asarray(array, dtype=dtype)
+
+    @staticmethod
+    def host_dtype(dtype) -> np.dtype:
+        """The NumPy dtype of a dtype of this library."""
+        return np.dtype(dtype)
+
+    @staticmethod
+    def item(value) -> float:
+        """A scalar (a float or a 0-d array) as a Python float."""
+        return float(value)
+
+    # ------------------------------------------------------------------ #
+    # Composite operations with a fast NumPy form
+    # ------------------------------------------------------------------ #
+    @staticmethod
+    def take_rows(array, rows, out):
+        """``out[:] = array[rows]`` (``rows`` a permutation's slice, always in range)."""
+        # mode="clip": the indices are always valid; the default mode="raise"
+        # copies through a buffer.
+        return array.take(rows, axis=0, out=out, mode="clip")
+
+    @staticmethod
+    def positive(array):
+        """``array > 0``, as a mask the arithmetic of this library can multiply by."""
+        return array > 0
+
+    @staticmethod
+    def where_positive(array, positive: float, other: float):
+        """``positive`` where ``array > 0``, ``other`` elsewhere, in ``array``'s dtype."""
+        kind = array.dtype.type
+        return np.where(array > 0, kind(positive), kind(other))
+
+    @staticmethod
+    def abs_max(array) -> float:
+        """``max(|array|)`` (0 for an empty array) in two passes, without a copy."""
+        # The ufuncs' reductions directly: what ``array.max(initial=0.0)`` runs.
+        return max(
+            float(np.maximum.reduce(array, axis=None, initial=0.0)),
+            -float(np.minimum.reduce(array, axis=None, initial=0.0)),
+        )
+
+    @staticmethod
+    def all_finite(array) -> bool:
+        """Whether every value of ``array`` is finite."""
+        return bool(np.isfinite(array).all())
+
+    @staticmethod
+    def concat_columns(arrays):
+        """The arrays side by side."""
+        return np.hstack(arrays)
+
+    @staticmethod
+    def argmax_rows(array):
+        """The column of each row's largest value."""
+        return np.argmax(array, axis=1)
+
+
+#: The operations on NumPy arrays.
+NUMPY = NumpyOps()
+
+
+def _number(value) -> bool:
+    """Whether ``value`` is a Python or NumPy number rather than an array."""
+    return isinstance(value, (int, float, np.generic))
+
+
+def _into(out, result):
+    """``result`` written into ``out`` when given (the standard has no ``out=``)."""
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+class ArrayAPIOps:
+    """The operations of any library that follows the Array API standard.
+
+    Parameters
+    ----------
+    xp : module
+        The library's standard namespace (from ``array_api_compat``).
+    """
+
+    host = False
+
+    def __init__(self, xp) -> None:
+        self.xp = xp
+        self.name = getattr(xp, "__name__", str(xp))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name})"
+
+    def _device(self, like):
+        import array_api_compat
+
+        return None if like is None else array_api_compat.device(like)
+
+    # -- creation and movement -------------------------------------------- #
+    def empty(self, shape, dtype, like=None):
+        return self.xp.empty(shape, dtype=dtype, device=self._device(like))
+
+    def zeros(self, shape, dtype, like=None):
+        return self.xp.zeros(shape, dtype=dtype, device=self._device(like))
+
+    def empty_like(self, array):
+        return self.xp.empty_like(array)
+
+    def zeros_like(self, array):
+        return self.xp.zeros_like(array)
+
+    def copy(self, array):
+        return self.xp.asarray(array, copy=True)
+
+    def astype(self, array, dtype):
+        return self.xp.astype(array, dtype)
+
+    def reshape(self, array, shape):
+        return self.xp.reshape(array, shape, copy=False)
+
+    def to_host(self, array) -> np.ndarray:
+        import array_api_compat
+
+        if self.name.startswith("array_api_strict"):
+            array = self.xp.asarray(array, device=self.xp.Device("CPU_DEVICE"))
+            return np.from_dlpack(array)
+        return np.asarray(array_api_compat.to_device(array, "cpu"))
+
+    def from_host(self, array, like=None, dtype=None):
+        array = np.ascontiguousarray(array)
+        if dtype is None:
+            dtype = getattr(self.xp, array.dtype.name)
+        return self.xp.asarray(array, dtype=dtype, device=self._device(like))
+
+    def host_dtype(self, dtype) -> np.dtype:
+        for name in ("float64", "float32", "int64", "int32", "bool"):
+            if dtype == getattr(self.xp, name, None):
+                return np.dtype(name)
+        raise TypeError(f"No NumPy dtype for {dtype!r}.")
+
+    @staticmethod
+    def scalar(value):
+        """A cost stays a 0-d array on the device: no round trip per step."""
+        return value
+
+    @staticmethod
+    def item(value) -> float:
+        return float(value)
+
+    # -- products and reductions ----------------------------------------- #
+    def matmul(self, a, b, out=None):
+        return _into(out, a @ b)
+
+    def add_reduce(self, a, axis=None, out=None, keepdims=False):
+        return _into(out, self.xp.sum(a, axis=axis, keepdims=keepdims))
+
+    def max_reduce(self, a, axis=None, out=None, keepdims=False):
+        return _into(out, self.xp.max(a, axis=axis, keepdims=keepdims))
+
+    def dot(self, a, b):
+        return self.xp.sum(a * b)
+
+    def vdot(self, a, b):
+        return self.xp.sum(a * b)
+
+    def rowdot(self, a, b):
+        return self.xp.sum(a * b, axis=1)
+
+    # -- element-wise ---------------------------------------------------- #
+    def exp(self, a, out=None):
+        return _into(out, self.xp.exp(a))
+
+    def log(self, a, out=None):
+        return _into(out, self.xp.log(a))
+
+    def log1p(self, a, out=None):
+        return _into(out, self.xp.log1p(a))
+
+    def tanh(self, a, out=None):
+        return _into(out, self.xp.tanh(a))
+
+    def sqrt(self, a, out=None):
+        return _into(out, self.xp.sqrt(a))
+
+    def square(self, a, out=None):
+        return _into(out, a * a)
+
+    def expit(self, a, out=None):
+        xp = self.xp
+        # 1 / (1 + exp(-|z|)) and its complement: no overflow on either side.
+        e = xp.exp(-xp.abs(a))
+        return _into(out, xp.where(a >= 0, 1 / (1 + e), e / (1 + e)))
+
+    def xlogy(self, x, y, out=None):
+        xp = self.xp
+        return _into(out, xp.where(x == 0, xp.zeros_like(x), x * xp.log(y)))
+
+    def multiply(self, a, b, out=None):
+        return _into(out, a * b)
+
+    def subtract(self, a, b, out=None):
+        return _into(out, a - b)
+
+    def divide(self, a, b, out=None):
+        return _into(out, a / b)
+
+    def maximum(self, a, b, out=None):
+        return _into(out, self.xp.maximum(a, float(b) if _number(b) else b))
+
+    def minimum(self, a, b, out=None):
+        return _into(out, self.xp.minimum(a, float(b) if _number(b) else b))
+
+    def logaddexp(self, a, b, out=None):
+        xp = self.xp
+        if _number(b):
+            b = xp.full_like(a, float(b))
+        elif _number(a):
+            a = xp.full_like(b, float(a))
+        return _into(out, xp.logaddexp(a, b))
+
+    # -- composite ------------------------------------------------------- #
+    def take_rows(self, array, rows, out):
+        return _into(out, self.xp.take(array, rows, axis=0))
+
+    def positive(self, array):
+        return self.xp.astype(array > 0, array.dtype)
+
+    def where_positive(self, array, positive: float, other: float):
+        # other + (positive - other) * [a > 0]: exactly ``positive`` or ``other``
+        # (1 and 0.01: 0.01 + 0.99 rounds to 1 in float32 and float64).
+        values = self.positive(array)
+        values *= positive - other
+        values += other
+        return values
+
+    def abs_max(self, array) -> float:
+        if 0 in tuple(array.shape):
+            return 0.0
+        return float(self.xp.max(self.xp.abs(array)))
+
+    def all_finite(self, array) -> bool:
+        return bool(self.xp.all(self.xp.isfinite(array)))
+
+    def concat_columns(self, arrays):
+        return self.xp.concat(arrays, axis=1)
+
+    def argmax_rows(self, array):
+        return self.xp.argmax(array, axis=1)
+
+
+class TorchOps(ArrayAPIOps):
+    """PyTorch: its ``out=`` forms where the standard has none."""
+
+    def __init__(self, xp) -> None:
+        super().__init__(xp)
+        import torch
+
+        self.torch = torch
+
+    def matmul(self, a, b, out=None):
+        return self.torch.matmul(a, b, out=out)
+
+    def add_reduce(self, a, axis=None, out=None, keepdims=False):
+        if axis is None:
+            return _into(out, self.torch.sum(a))
+        return self.torch.sum(a, dim=axis, keepdim=keepdims, out=out)
+
+    def exp(self, a, out=None):
+        return self.torch.exp(a, out=out)
+
+    def log(self, a, out=None):
+        return self.torch.log(a, out=out)
+
+    def tanh(self, a, out=None):
+        return self.torch.tanh(a, out=out)
+
+    def sqrt(self, a, out=None):
+        return self.torch.sqrt(a, out=out)
+
+    def square(self, a, out=None):
+        return self.torch.mul(a, a, out=out)
+
+    def expit(self, a, out=None):
+        return self.torch.sigmoid(a, out=out)
+
+    def xlogy(self, x, y, out=None):
+        return self.torch.xlogy(x, y, out=out)
+
+    def multiply(self, a, b, out=None):
+        return self.torch.mul(a, b, out=out)
+
+    def subtract(self, a, b, out=None):
+        if _number(a):  # a number minus an array
+            return self.torch.sub(b, a, out=out).neg_()
+        return self.torch.sub(a, b, out=out)
+
+    def divide(self, a, b, out=None):
+        return self.torch.div(a, b, out=out)
+
+    def maximum(self, a, b, out=None):
+        if not _number(b):
+            return self.torch.maximum(a, b, out=out)
+        return self.torch.clamp_min(a, float(b), out=out)
+
+    def minimum(self, a, b, out=None):
+        if not _number(b):
+            return self.torch.minimum(a, b, out=out)
+        return self.torch.clamp_max(a, float(b), out=out)
+
+    def take_rows(self, array, rows, out):
+        return self.torch.index_select(array, 0, rows, out=out)
+
+    def rowdot(self, a, b):
+        return self.torch.einsum("ij,ij->i", a, b)
+
+    def vdot(self, a, b):
+        return self.torch.sum(a * b)
+
+    def to_host(self, array) -> np.ndarray:
+        return array.detach().cpu().numpy()
+
+
+class CuPyOps(ArrayAPIOps):
+    """CuPy: NumPy's ``out=`` forms, which CuPy mirrors."""
+
+    def __init__(self, xp) -> None:
+        super().__init__(xp)
+        import cupy
+
+        self.cp = cupy
+
+    def matmul(self, a, b, out=None):
+        return self.cp.matmul(a, b, out=out)
+
+    def add_reduce(self, a, axis=None, out=None, keepdims=False):
+        return self.cp.sum(a, axis=axis, out=out, keepdims=keepdims)
+
+    def exp(self, a, out=None):
+        return self.cp.exp(a, out=out)
+
+    def log(self, a, out=None):
+        return self.cp.log(a, out=out)
+
+    def tanh(self, a, out=None):
+        return self.cp.tanh(a, out=out)
+
+    def sqrt(self, a, out=None):
+        return self.cp.sqrt(a, out=out)
+
+    def square(self, a, out=None):
+        return self.cp.square(a, out=out)
+
+    def multiply(self, a, b, out=None):
+        return self.cp.multiply(a, b, out=out)
+
+    def subtract(self, a, b, out=None):
+        return self.cp.subtract(a, b, out=out)
+
+    def divide(self, a, b, out=None):
+        return self.cp.divide(a, b, out=out)
+
+    def maximum(self, a, b, out=None):
+        return self.cp.maximum(a, b, out=out)
+
+    def minimum(self, a, b, out=None):
+        return self.cp.minimum(a, b, out=out)
+
+    def take_rows(self, array, rows, out):
+        return self.cp.take(array, rows, axis=0, out=out)
+
+    def to_host(self, array) -> np.ndarray:
+        return array.get()
+
+
+_BY_TYPE: dict[type, Any] = {np.ndarray: NUMPY}
+
+
+def _ops_for_namespace(xp):
+    name = getattr(xp, "__name__", "")
+    if name.startswith("jax"):
+        raise TypeError(
+            "JAX arrays are immutable, and the network trains its weights in place; "
+            "use NumPy, PyTorch, CuPy or another library with mutable arrays."
+        )
+    if name == "array_api_compat.numpy" or xp is np:
+        return NUMPY
+    if name == "array_api_compat.torch":
+        return TorchOps(xp)
+    if name == "array_api_compat.cupy":
+        return CuPyOps(xp)
+    return ArrayAPIOps(xp)
+
+
+def ops_of(array):
+    """The operations for ``array`` (NumPy's for NumPy arrays and sparse matrices)."""
+    ops = _BY_TYPE.get(type(array))
+    if ops is not None:
+        return ops
+    if isinstance(array, np.ndarray) or sp.issparse(array) or not hasattr(array, "shape"):
+        return NUMPY
+    import array_api_compat
+
+    ops = _ops_for_namespace(array_api_compat.array_namespace(array))
+    _BY_TYPE[type(array)] = ops
+    return ops
+
+
+def same_place(a, b) -> bool:
+    """Whether ``a`` and ``b`` are arrays of the same library on the same device."""
+    ops_a, ops_b = ops_of(a), ops_of(b)
+    if ops_a is not ops_b:
+        return False
+    if ops_a.host:
+        return True
+    import array_api_compat
+
+    return array_api_compat.device(a) == array_api_compat.device(b)
