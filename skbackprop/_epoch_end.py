@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._ops import ops_of
+
 
 class Handler:
     """A part of the end-of-epoch path; every hook does nothing by default."""
@@ -135,7 +137,7 @@ class Plateau(Handler):
         self.tol, self.patience, self.verbose = est.tol, est.n_iter_no_change, est.verbose
         self.early_stopping = est.early_stopping
         best = est.best_validation_score_ if est.early_stopping else None
-        self.best_params = params.copy() if best is not None and np.isfinite(best) else None
+        self.best_params = ops_of(params).copy(params) if best is not None and np.isfinite(best) else None
         self.best_score = best if self.best_params is not None else -np.inf
 
     def end(self, est, record) -> bool:
@@ -160,7 +162,7 @@ class Plateau(Handler):
         improved = not score < self.best_score + self.tol
         if score > self.best_score:
             self.best_score = score
-            self.best_params = self.params.copy()
+            self.best_params = ops_of(self.params).copy(self.params)
         return improved
 
     def _loss_improved(self, est) -> bool:

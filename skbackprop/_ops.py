@@ -239,23 +239,24 @@ class ArrayAPIOps:
 
     def from_host(self, array, like=None, dtype=None):
         array = np.ascontiguousarray(array)
-        if dtype is None:
-            dtype = getattr(self.xp, array.dtype.name)
+        dtype = array.dtype if dtype is None else dtype
+        if isinstance(dtype, (np.dtype, type)) and issubclass(np.dtype(dtype).type, np.generic):
+            dtype = getattr(self.xp, np.dtype(dtype).name)  # a NumPy dtype: this library's
         return self.xp.asarray(array, dtype=dtype, device=self._device(like))
 
     def host_dtype(self, dtype) -> np.dtype:
         for name in ("float64", "float32", "int64", "int32", "bool"):
             if dtype == getattr(self.xp, name, None):
                 return np.dtype(name)
-        raise TypeError(f"No NumPy dtype for {dtype!r}.")
+        return np.dtype(dtype)  # a NumPy dtype already
 
     @staticmethod
     def scalar(value):
         """A cost stays a 0-d array on the device: no round trip per step."""
         return value
 
-    @staticmethod
-    def item(value) -> float:
+    def item(self, value) -> float:
+        """A 0-d array read to the host (the only place a cost is read)."""
         return float(value)
 
     # -- products and reductions ----------------------------------------- #
