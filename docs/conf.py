@@ -20,6 +20,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 # happen before numpy is first imported.
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+# The array API example switches scikit-learn's dispatch on, which needs
+# SciPy's array API mode; SciPy reads it when first imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import skbackprop
 

@@ -11,14 +11,17 @@ installed.
 """
 
 import importlib.util
+import os
 import subprocess
 import sys
 import warnings
 
 import numpy as np
 import pytest
+import scipy
 import sklearn
-from conftest import fit_quietly
+from conftest import fit_quietly, sklearn_at_least
+from packaging.version import Version
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import check_array_api_input
@@ -26,6 +29,11 @@ from sklearn.utils.estimator_checks import check_array_api_input
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
 from skbackprop._ops import NUMPY, ops_of
 
+if Version(scipy.__version__) < Version("1.14"):
+    pytest.skip(
+        f"scikit-learn's array API dispatch needs SciPy >= 1.14; installed {scipy.__version__}",
+        allow_module_level=True,
+    )
 xps = pytest.importorskip(
     "array_api_strict", reason="array-api-strict is not installed (pip install '.[test]')"
 )
@@ -401,6 +409,7 @@ def test_compiled_kernels_are_never_handed_other_arrays():
     ],
     ids=["clf-default", "clf-classic", "clf-lbfgs", "reg-default", "reg-lbfgs"],
 )
+@sklearn_at_least("1.8", "check_array_api_input with device_name and check_sample_weight")
 def test_sklearn_array_api_check_with_values(estimator, name, device):
     """scikit-learn's own check, with the values compared to the NumPy fit."""
     dtype = "float32" if device == "device1" else "float64"
@@ -410,6 +419,14 @@ def test_sklearn_array_api_check_with_values(estimator, name, device):
             type(estimator).__name__, estimator, array_namespace=name, device_name=device,
             dtype_name=dtype, check_values=True, check_sample_weight=True,
         )
+
+
+@pytest.mark.skipif(
+    os.environ.get("SKBACKPROP_TEST_TORCH") != "1",
+    reason="PyTorch is required only where SKBACKPROP_TEST_TORCH=1 (the CI run with torch)",
+)
+def test_torch_is_installed_where_required():
+    assert HAS_TORCH, "SKBACKPROP_TEST_TORCH=1 but PyTorch is not installed"
 
 
 def test_ops_of_numpy_is_numpys_own_functions():

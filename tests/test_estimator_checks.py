@@ -7,9 +7,14 @@ whole module runs in seconds; every check still trains the real network.
 """
 
 import pytest
+import scipy
+from packaging.version import Version
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbackprop import BackpropClassifier, BackpropRegressor
+
+#: scikit-learn's array API dispatch works only with SciPy >= 1.14 (it raises otherwise).
+ARRAY_API_DISPATCH = Version(scipy.__version__) >= Version("1.14")
 
 FAST = dict(hidden_layer_sizes=(20,), max_iter=100, random_state=0)
 
@@ -38,4 +43,10 @@ ESTIMATORS = [
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: {})
 def test_sklearn_compatible_estimator(estimator, check):
+    name = getattr(check, "func", check).__name__
+    if name.startswith("check_array_api") and not ARRAY_API_DISPATCH:
+        pytest.skip(
+            "scikit-learn's array API dispatch needs SciPy >= 1.14; installed "
+            f"{scipy.__version__} (run by the main CI environment)"
+        )
     check(estimator)
