@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_array
 from . import _scores
 from . import _validation as v
 from ._activations import ACTIVATIONS
-from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d
+from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d, to_host
 from ._docstrings import fill
 from ._ops import ops_of
 
@@ -337,6 +337,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         self : object
             The updated estimator.
         """
+        classes = to_host(classes)
         if not hasattr(self, "coefs_") and classes is None and np.ndim(y) == 1:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if self.class_weight == "balanced":

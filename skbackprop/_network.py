@@ -85,7 +85,7 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray | None) -> Non
     """
     if block is None:
         for src, dst in zip(sources, targets, strict=True):
-            dst += scale * src
+            ops_of(dst).add_scaled(dst, src, scale)
         return
     n = block.shape[0]
     for src, dst in zip(sources, targets, strict=True):

@@ -270,13 +270,19 @@ class ArrayAPIOps:
         return _into(out, self.xp.max(a, axis=axis, keepdims=keepdims))
 
     def dot(self, a, b):
-        return self.xp.sum(a * b)
+        return self.xp.vecdot(a, b)
 
     def vdot(self, a, b):
-        return self.xp.sum(a * b)
+        """``sum(a * b)`` over every element, as one dot product of the flattened arrays."""
+        xp = self.xp
+        return xp.vecdot(xp.reshape(a, (-1,)), xp.reshape(b, (-1,)))
 
     def rowdot(self, a, b):
-        return self.xp.sum(a * b, axis=1)
+        return self.xp.vecdot(a, b, axis=-1)
+
+    def add_scaled(self, target, source, scale: float) -> None:
+        """``target += scale * source``."""
+        target += scale * source
 
     # -- element-wise ---------------------------------------------------- #
     def exp(self, a, out=None):
@@ -340,7 +346,7 @@ class ArrayAPIOps:
     def where_positive(self, array, positive: float, other: float):
         # other + (positive - other) * [a > 0]: exactly ``positive`` or ``other``
         # (1 and 0.01: 0.01 + 0.99 rounds to 1 in float32 and float64).
-        values = self.positive(array)
+        values = self.xp.astype(array > 0, array.dtype)
         values *= positive - other
         values += other
         return values
@@ -426,7 +432,16 @@ class TorchOps(ArrayAPIOps):
         return self.torch.einsum("ij,ij->i", a, b)
 
     def vdot(self, a, b):
-        return self.torch.sum(a * b)
+        return self.torch.dot(a.reshape(-1), b.reshape(-1))
+
+    def dot(self, a, b):
+        return self.torch.dot(a, b)
+
+    def add_scaled(self, target, source, scale: float) -> None:
+        target.add_(source, alpha=scale)  # one pass, no temporary
+
+    def positive(self, array):
+        return array > 0  # PyTorch multiplies by boolean masks
 
     def to_host(self, array) -> np.ndarray:
         return array.detach().cpu().numpy()

@@ -236,8 +236,8 @@ def test_partial_fit_and_warm_start_follow_x(name, device):
     X_dev, y_dev = move(X, name, device), move(y, name, device)
     for _ in range(3):
         reference.partial_fit(X, y, classes=[0, 1])
-        with dispatch():
-            model.partial_fit(X_dev, y_dev, classes=[0, 1])
+        with dispatch():  # classes in X's library too
+            model.partial_fit(X_dev, y_dev, classes=move(np.array([0, 1]), name, device))
     assert_same_fit(model, reference, "float64")
     warm = dict(params, warm_start=True, max_iter=3)
     reference = fit_quietly(fit_quietly(BackpropClassifier(**warm), X, y), X, y)
