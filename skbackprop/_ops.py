@@ -527,7 +527,11 @@ def ops_of(array):
         return NUMPY
     import array_api_compat
 
-    ops = _ops_for_namespace(array_api_compat.array_namespace(array))
+    try:
+        namespace = array_api_compat.array_namespace(array)
+    except TypeError:  # not an array of a known library (a DataFrame, say): NumPy's
+        namespace = np
+    ops = _ops_for_namespace(namespace)
     _BY_TYPE[type(array)] = ops
     return ops
 

@@ -314,6 +314,22 @@ def test_predicting_with_another_library_raises(name, device):
         numpy_model.predict(move(X, name, device))
 
 
+def test_dataframes_and_lists_under_dispatch_take_the_numpy_path():
+    pd = pytest.importorskip("pandas", reason="pandas is not installed")
+    X, y = classification()
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    with dispatch():
+        model = fit_quietly(
+            BackpropClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0),
+            frame, pd.Series(y),
+        )
+        assert all(isinstance(W, np.ndarray) for W in model.coefs_)
+        assert isinstance(model.predict(frame), np.ndarray)
+        with pytest.warns(UserWarning, match="feature names"):  # scikit-learn's, as usual
+            assert isinstance(model.predict(X.tolist()), np.ndarray)
+        assert 0 <= model.score(frame, list(y)) <= 1
+
+
 @needs_torch
 def test_without_dispatch_behaviour_is_numpys():
     import torch
