@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -460,3 +461,25 @@ def test_importing_skbackprop_imports_no_array_library():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@needs_torch
+def test_gpu_benchmark_runs_on_the_cpu():
+    """The GPU benchmark cannot run in CI; its smoke run on the CPU keeps it working."""
+    import torch
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_gpu.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--device", "cpu", "--quick", "--no-sklearn"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    row = [line for line in run.stdout.splitlines() if line.startswith("256x2 b200")]
+    assert len(row) == 1
+    ours, reference = (float(v) for v in row[0].split()[2:4])
+    assert ours > 0 and reference > 0
+    if not torch.cuda.is_available():  # the default device is CUDA: a clear refusal
+        run = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=300
+        )
+        assert run.returncode == 2 and "No CUDA device" in run.stderr
