@@ -61,6 +61,9 @@ from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_vs_sklearn
+
+from bench_vs_sklearn import rst_table  # noqa: E402  (this folder)
 
 from skbackprop import BackpropClassifier  # noqa: E402
 
@@ -274,15 +277,8 @@ def print_rst(results) -> None:
     table = [[r.name, f"{o:.0f}", f"{t:.0f}", f"{q:.2f}x", tg, f"{s:.0f}", str(n),
               f"{a:.3f}", f"{b:.3f}", f"{c:.3f}"]
              for r, o, t, q, tg, s, n, a, b, c in results]
-    widths = [max(len(c), *(len(line[i]) for line in table)) for i, c in enumerate(columns)]
-    rule = "  ".join("=" * w for w in widths)
     print()
-    print(rule)
-    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    print(rule)
-    for line in table:
-        print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
-    print(rule)
+    rst_table(columns, table)
 
 
 if __name__ == "__main__":

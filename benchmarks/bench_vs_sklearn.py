@@ -367,7 +367,13 @@ def print_table(rows) -> None:
 
 
 def print_rst(rows) -> None:
-    header, body, widths = format_rows(rows)
+    header, body, _ = format_rows(rows)
+    rst_table(header, body)
+
+
+def rst_table(header, body) -> None:
+    """Print ``header`` and the rows of strings ``body`` as an RST simple table."""
+    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(header)]
     rule = "  ".join("=" * w for w in widths)
     print(rule)
     print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))

@@ -311,7 +311,8 @@ class ArrayAPIOps:
 
     def xlogy(self, x, y, out=None):
         xp = self.xp
-        return _into(out, xp.where(x == 0, xp.zeros_like(x), x * xp.log(y)))
+        # log(1) where x is 0: 0 log(anything) = 0 without a log(0) on the way.
+        return _into(out, x * xp.log(xp.where(x == 0, xp.ones_like(y), y)))
 
     def multiply(self, a, b, out=None):
         return _into(out, a * b)
@@ -447,50 +448,26 @@ class TorchOps(ArrayAPIOps):
         return array.detach().cpu().numpy()
 
 
+#: NumPy ufuncs that CuPy mirrors with the same ``out=`` signature.
+_CUPY_UFUNCS = (
+    "matmul", "exp", "log", "tanh", "sqrt", "square", "multiply", "subtract", "divide",
+    "maximum", "minimum",
+)
+
+
 class CuPyOps(ArrayAPIOps):
-    """CuPy: NumPy's ``out=`` forms, which CuPy mirrors."""
+    """CuPy: NumPy's ``out=`` forms, which CuPy mirrors (its ufuncs are used directly)."""
 
     def __init__(self, xp) -> None:
         super().__init__(xp)
         import cupy
 
         self.cp = cupy
-
-    def matmul(self, a, b, out=None):
-        return self.cp.matmul(a, b, out=out)
+        for name in _CUPY_UFUNCS:
+            setattr(self, name, getattr(cupy, name))
 
     def add_reduce(self, a, axis=None, out=None, keepdims=False):
         return self.cp.sum(a, axis=axis, out=out, keepdims=keepdims)
-
-    def exp(self, a, out=None):
-        return self.cp.exp(a, out=out)
-
-    def log(self, a, out=None):
-        return self.cp.log(a, out=out)
-
-    def tanh(self, a, out=None):
-        return self.cp.tanh(a, out=out)
-
-    def sqrt(self, a, out=None):
-        return self.cp.sqrt(a, out=out)
-
-    def square(self, a, out=None):
-        return self.cp.square(a, out=out)
-
-    def multiply(self, a, b, out=None):
-        return self.cp.multiply(a, b, out=out)
-
-    def subtract(self, a, b, out=None):
-        return self.cp.subtract(a, b, out=out)
-
-    def divide(self, a, b, out=None):
-        return self.cp.divide(a, b, out=out)
-
-    def maximum(self, a, b, out=None):
-        return self.cp.maximum(a, b, out=out)
-
-    def minimum(self, a, b, out=None):
-        return self.cp.minimum(a, b, out=out)
 
     def take_rows(self, array, rows, out):
         return self.cp.take(array, rows, axis=0, out=out)

@@ -23,6 +23,7 @@ import scipy
 import sklearn
 from conftest import fit_quietly, sklearn_at_least
 from packaging.version import Version
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import check_array_api_input
@@ -102,6 +103,20 @@ def assert_same_fit(device_model, numpy_model, dtype):
     )
 
 
+def fit_both(estimator, X, y, name, device):
+    """``estimator`` fitted on NumPy arrays and on ``name`` arrays on ``device``; same fit.
+
+    Returns the device fit, the NumPy fit and ``X`` on the device.
+    """
+    estimator.set_params(random_state=0)
+    reference = fit_quietly(clone(estimator), X, y)
+    X_dev = move(X, name, device)
+    with dispatch():
+        model = fit_quietly(clone(estimator), X_dev, move(y, name, device))
+    assert_same_fit(model, reference, str(X.dtype))
+    return model, reference, X_dev
+
+
 def classification(n_classes=3, n=90, seed=0):
     X, y = make_classification(
         n_samples=n, n_features=6, n_informative=4, n_classes=n_classes, random_state=seed
@@ -144,14 +159,8 @@ CLASSIFIERS = {
 def test_classifier_equals_numpy(name, device, dtype, config):
     X, y = classification()
     X = X.astype(dtype)
-    params = dict(CLASSIFIERS[config], random_state=0)
-    reference = fit_quietly(BackpropClassifier(**params), X, y)
+    model, reference, X_dev = fit_both(BackpropClassifier(**CLASSIFIERS[config]), X, y, name, device)
     with dispatch():
-        model = fit_quietly(
-            BackpropClassifier(**params), move(X, name, device), move(y, name, device)
-        )
-        X_dev = move(X, name, device)
-        assert_same_fit(model, reference, dtype)
         assert_close(model.predict_proba(X_dev), reference.predict_proba(X), dtype)
         # Compared through exp: the logarithm of a probability near 0 magnifies
         # float32 rounding (each library's own matrix products) without bound.
@@ -196,14 +205,8 @@ def regression(config, n=80):
 def test_regressor_equals_numpy(name, device, dtype, config):
     X, y = regression(config)
     X = X.astype(dtype)
-    params = dict(REGRESSORS[config], random_state=0)
-    reference = fit_quietly(BackpropRegressor(**params), X, y)
+    model, reference, X_dev = fit_both(BackpropRegressor(**REGRESSORS[config]), X, y, name, device)
     with dispatch():
-        model = fit_quietly(
-            BackpropRegressor(**params), move(X, name, device), move(y, name, device)
-        )
-        X_dev = move(X, name, device)
-        assert_same_fit(model, reference, dtype)
         prediction = model.predict(X_dev)
         assert ops_of(prediction) is ops_of(X_dev)
         assert_close(prediction, reference.predict(X), dtype)
@@ -483,3 +486,53 @@ def test_gpu_benchmark_runs_on_the_cpu():
             [sys.executable, str(script)], capture_output=True, text=True, timeout=300
         )
         assert run.returncode == 2 and "No CUDA device" in run.stderr
+
+
+@pytest.fixture
+def layer_forms(monkeypatch):
+    """The operations layers of other libraries, run on NumPy arrays (NumPy as the library).
+
+    ``ArrayAPIOps`` over array-api-compat's NumPy namespace is the standard's
+    fallback; ``CuPyOps`` with NumPy standing in for CuPy (whose ufuncs have
+    NumPy's signatures) exercises the CuPy forms where no GPU is at hand.
+    """
+    import array_api_compat.numpy as compat_numpy
+
+    from skbackprop import _ops
+
+    monkeypatch.setitem(sys.modules, "cupy", np)
+    return {
+        "standard": _ops.ArrayAPIOps(compat_numpy),
+        "cupy-forms": _ops.CuPyOps(compat_numpy),
+    }
+
+
+@pytest.mark.parametrize("form", ["standard", "cupy-forms"])
+def test_every_activation_and_cost_through_other_layers(layer_forms, form):
+    from skbackprop._activations import ACTIVATIONS
+    from skbackprop._losses import LOSS_OUTPUTS, loss_and_output_delta
+
+    ops = layer_forms[form]
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(7, 4)) * 3
+    Z[0, 0] = 0.0  # the kinks of ReLU and leaky ReLU
+    for name, (forward, derivative) in ACTIVATIONS.items():
+        expected = forward(Z.copy())
+        np.testing.assert_allclose(forward(Z.copy(), ops), expected, rtol=1e-14, err_msg=name)
+        delta = rng.normal(size=Z.shape)
+        np.testing.assert_allclose(
+            derivative(expected, delta.copy(), ops), derivative(expected, delta.copy()),
+            rtol=1e-14, atol=1e-300, err_msg=name,
+        )
+    weights = rng.uniform(0.5, 2.0, size=7)
+    for loss, outputs in LOSS_OUTPUTS.items():
+        for out in outputs:
+            A = ACTIVATIONS[out][0](rng.normal(size=(7, 4)))
+            Y = rng.uniform(0, 1, size=(7, 4)) if loss != "poisson" else rng.poisson(2, (7, 4))
+            Y = Y.astype(float)
+            for sw in (None, weights):
+                delta, reference = np.empty_like(A), np.empty_like(A)
+                value = loss_and_output_delta(loss, out, Y, A, delta, sw, ops=ops)
+                expected = loss_and_output_delta(loss, out, Y, A, reference, sw)
+                assert float(value) == pytest.approx(expected, rel=1e-13), (loss, out)
+                np.testing.assert_allclose(delta, reference, rtol=1e-13, atol=1e-300)
