@@ -507,10 +507,8 @@ class Network:
 
         Notes
         -----
-        Large batches (full-batch L-BFGS) are processed in blocks of
-        ``CHUNK_ROWS`` rows whose gradients are added up: the result is the
-        same sum, the work buffers stay small and the element-wise passes run
-        in cache.
+        Batches of more than ``CHUNK_ROWS`` rows (full-batch L-BFGS) go in
+        blocks whose gradients are added up: the same sum, in small buffers.
         """
         ops = ops_of(coefs[0])
         if weight_sum is None:
