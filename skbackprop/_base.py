@@ -20,10 +20,10 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from . import _callbacks
+from . import _callbacks, _dask
 from . import _validation as v
 from ._activations import HIDDEN_ACTIVATIONS, canonical_name
-from ._loop import DivergenceError
+from ._loop import ChunkedData, DivergenceError
 from ._losses import LOSS_OUTPUTS
 from ._network import INITIALIZERS, Network
 from ._ops import NUMPY, ops_of, same_place
@@ -262,6 +262,17 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     def _score_output(self, out: np.ndarray, y, sample_weight) -> float:
         """The estimator's ``score`` from the network's output ``out`` for the rows of ``y``."""
 
+    #: Whether the targets are class labels (summarised by their values) or numbers.
+    _labels_as_targets = False
+
+    def _chunk_targets(self, y) -> np.ndarray:
+        """A chunk's checked targets as the network's targets (the classes already known)."""
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def _class_weight_table(self, counts) -> np.ndarray | None:
+        """The weight of each class in ``classes_`` (``counts`` per class), or None."""
+        return None
+
     # ------------------------------------------------------------------ #
     # Validation
     # ------------------------------------------------------------------ #
@@ -400,6 +411,28 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 "partial_fit does not support early_stopping=True: each call is one epoch "
                 "over the data it is given. Set early_stopping=False."
             )
+        if _dask.is_dask_collection(X):
+            # Chunks of a dask collection: Y and the weights are inside ``data``.
+            data, n_outputs = _dask.training_data(
+                self, X, y, sample_weight, first_call=first_call, incremental=incremental,
+                classes=classes,
+            )
+            X_task, y_task, given_weight = X, y, sample_weight
+            X, Y, sample_weight = data, None, None
+        else:
+            X, Y, y, given_weight, sample_weight = self._in_memory_data(
+                X, y, sample_weight, first_call, incremental, classes
+            )
+            X_task, y_task, n_outputs = X, y, Y.shape[1]
+        self._setup_network(X, n_outputs, first_call)
+        train, validation = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
+        fit_task = self._fit_task(X_task, y_task, given_weight, incremental)
+        self._train(*train, validation, incremental, fit_task)
+        if fit_task is not None:
+            fit_task.finish(self)
+
+    def _in_memory_data(self, X, y, sample_weight, first_call, incremental, classes):
+        """``(X, Y, y, given sample_weight, sample_weight)`` checked, targets encoded."""
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=self._y_numeric)
         y = one_column_as_1d(y)
         if not (first_call or incremental):
@@ -413,12 +446,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             Y = ops.from_host(Y, X, X.dtype)
             if sample_weight is not None:
                 sample_weight = ops.from_host(sample_weight, X, X.dtype)
-        self._setup_network(X, Y.shape[1], first_call)
-        train, validation = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
-        fit_task = self._fit_task(X, y, given_weight, incremental)
-        self._train(*train, validation, incremental, fit_task)
-        if fit_task is not None:
-            fit_task.finish(self)
+        return X, Y, y, given_weight, sample_weight
 
     def _with_target_weights(self, sample_weight, y, dtype) -> np.ndarray | None:
         """``sample_weight`` (checked) multiplied by the weights the targets imply."""
@@ -474,6 +502,8 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         """``(X_val, y_val, None)`` checked and converted like the training data ``X``."""
         if X_val is None or y_val is None:
             raise ValueError("Pass both X_val and y_val, or neither.")
+        if _dask.is_dask_collection(X_val):
+            return _dask.validation_data(self, X_val, y_val, X.dtype), None, None
         X_val = self._validate_X(X_val, reset=False)
         X_val = self._moved_like(X_val, X)
         y_val = self._check_validation_targets(to_host(y_val))
@@ -555,13 +585,20 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         self.out_activation_ = public_name(out_activation)
         self.loss_function_ = loss
 
-    def _split_validation(self, X, Y, y, sample_weight):
-        stratify = self._stratify_labels(y)
+    def _split_seed(self) -> int:
+        """The seed of the validation split of early stopping."""
         # An int random_state gives the same split at every (warm) fit, as in scikit-learn.
         source = self._rng if self.random_state is None else _as_generator(self.random_state)
         if isinstance(self.random_state, (np.random.RandomState, np.random.Generator)):
             source = self._rng
-        split_seed = int(source.integers(np.iinfo(np.int32).max))
+        return int(source.integers(np.iinfo(np.int32).max))
+
+    def _split_validation(self, X, Y, y, sample_weight):
+        if isinstance(X, ChunkedData):  # whole chunks held out (no stratification)
+            X_tr, val = X.hold_out(self.validation_fraction, self._split_seed())
+            return X_tr, None, None, (val, None, None)
+        stratify = self._stratify_labels(y)
+        split_seed = self._split_seed()
         # The split's rows (they depend only on the number of rows and the
         # labels), then the rows themselves where the arrays live.
         train_rows, val_rows = train_test_split(
@@ -587,7 +624,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
 
     def _check_finite_outputs(self, X) -> None:
         """Refuse to return a model whose outputs on its own training data are not finite."""
-        if self._network.outputs_finite(X, self.coefs_, self.intercepts_):
+        if X.outputs_finite(self._network, self.coefs_, self.intercepts_) if isinstance(
+            X, ChunkedData
+        ) else self._network.outputs_finite(X, self.coefs_, self.intercepts_):
             return
         raise DivergenceError(
             "Training produced weights whose outputs on the training data are inf or NaN "
@@ -641,6 +680,12 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             )
         return network.output(X, self.coefs_, self.intercepts_, self._prediction_activation())
 
+    def _dask_output(self, X, method: str):
+        """``method``'s result for a dask ``X`` (a dask array, computed blockwise), else None."""
+        if _dask.is_dask_collection(X):
+            return _dask.predict(self, X, method)
+        return None
+
     def _prediction_activation(self) -> str | None:
         """The output activation predictions are computed with (None: the trained one)."""
         return None
@@ -649,8 +694,11 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         """The score of ``(X, y)``, already checked, without checking them again.
 
         ``y`` and ``sample_weight`` are on the host; so is the output, once
-        computed (one transfer of ``n_samples x n_outputs`` values).
+        computed (one transfer of ``n_samples x n_outputs`` values). Chunked
+        validation data (dask) scores itself chunk by chunk.
         """
+        if isinstance(X, ChunkedData):
+            return X.score(self)
         out = self._raw_output(X)
         return self._score_output(ops_of(out).to_host(out), y, sample_weight)
 
@@ -662,6 +710,8 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         ``accuracy_score`` / ``r2_score``, whatever library ``y`` and
         ``sample_weight`` come from.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.score(self, X, y, sample_weight)
         if input_ops(X).host:
             return mixin_score(X, y, sample_weight)
         check_is_fitted(self, "coefs_")

@@ -307,6 +307,19 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             return compute_sample_weight(weights, y)
         return compute_sample_weight("balanced", y)
 
+    _labels_as_targets = True
+
+    def _chunk_targets(self, y):
+        return self._indicator(y)
+
+    def _class_weight_table(self, counts):
+        if self.class_weight is None:
+            return None
+        table = self._target_weights(self.classes_)  # also checks the labels of a dict
+        if self.class_weight == "balanced":  # n_samples / (n_classes * count), as scikit-learn
+            table = counts.sum() / (len(counts) * counts)
+        return table
+
     def _stratify_labels(self, y):
         return y if self._label_binarizer.y_type_ != "multilabel-indicator" else None
 
@@ -362,6 +375,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Probability of each class (rows sum to 1), or of each label for
             multilabel targets.
         """
+        out = self._dask_output(X, "predict_proba")
+        if out is not None:
+            return out
         return self._proba_from_output(self._forward_output(X, "predict_proba"))
 
     def predict_log_proba(self, X):
@@ -377,6 +393,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         log_proba : ndarray of shape (n_samples, n_classes)
             Natural logarithm of the class probabilities.
         """
+        out = self._dask_output(X, "predict_log_proba")
+        if out is not None:
+            return out
         proba = self._proba_from_output(self._forward_output(X, "predict_log_proba"))
         with np.errstate(divide="ignore"):
             return ops_of(proba).log(proba, out=proba)
@@ -394,6 +413,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels, or a label-indicator matrix for multilabel targets.
         """
+        out = self._dask_output(X, "predict")
+        if out is not None:
+            return out
         return self._labels_from_output(self._forward_output(X, "predict"))
 
     def score(self, X, y, sample_weight=None):

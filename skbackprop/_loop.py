@@ -216,6 +216,35 @@ class Batches:
                 yield X_batch, Y_batch, sw_batch, weight
 
 
+class ChunkedData:
+    """Training data kept elsewhere in chunks (a dask cluster): what the loop asks of it.
+
+    The loop takes it where it takes ``X`` (``Y`` and the sample weights are
+    inside it), and asks it for the parts it would otherwise build itself.
+    The dask implementation is ``_dask.DaskData``.
+    """
+
+    shape: tuple[int, int]
+    dtype: np.dtype
+    total_weight: float
+
+    def batches(self, batch_size: int, shuffle: bool, rng):
+        """The batch source of the stochastic solvers (as :class:`Batches`)."""
+        raise NotImplementedError
+
+    def lbfgs_step(self, network: Network, loss: str, alpha: float, params):
+        """The step engine of L-BFGS (as :class:`Step` without an optimizer)."""
+        raise NotImplementedError
+
+    def outputs_finite(self, network: Network, coefs, intercepts) -> bool:
+        """Whether the network's outputs are finite for every row."""
+        raise NotImplementedError
+
+    def score(self, est) -> float:
+        """``est``'s score on this data (a validation set)."""
+        raise NotImplementedError
+
+
 class Step:
     """The step engine: a batch's cost and gradient, the optimizer's update, an epoch's undo.
 

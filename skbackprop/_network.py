@@ -519,11 +519,20 @@ class Network:
         else:
             value = self._backprop_in_blocks(X, Y, sample_weight, params, grads, loss, weight_sum)
         if alpha:
-            # Penalty alpha / (2 W) * sum ||Wl||^2 and its gradient (alpha / W) * Wl.
-            scale = alpha / weight_sum
-            value += 0.5 * scale * sum([ops.scalar(ops.vdot(W, W)) for W in coefs])
-            _add_scaled(coef_grads, coefs, scale, self._block(coefs[0]))
+            value += self.add_penalty(coefs, coef_grads, alpha, weight_sum)
         return value
+
+    def add_penalty(self, coefs, coef_grads, alpha: float, weight_sum: float):
+        """Add the L2 penalty's gradient ``(alpha / W) * Wl`` to ``coef_grads``; return the penalty.
+
+        The penalty is ``alpha / (2 W) * sum ||Wl||^2``, ``W`` the total sample
+        weight of the cost it is added to.
+        """
+        ops = ops_of(coefs[0])
+        scale = alpha / weight_sum
+        penalty = 0.5 * scale * sum([ops.scalar(ops.vdot(W, W)) for W in coefs])
+        _add_scaled(coef_grads, coefs, scale, self._block(coefs[0]))
+        return penalty
 
     def _backprop_in_blocks(self, X, Y, sample_weight, params, grads, loss, weight_sum) -> float:
         """:meth:`_backprop` over blocks of ``CHUNK_ROWS`` rows, gradients added up."""

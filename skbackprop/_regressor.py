@@ -162,6 +162,9 @@ default='squared_error'
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
             Predictions; 1-D when the model has one output.
         """
+        out = self._dask_output(X, "predict")
+        if out is not None:
+            return out
         out = self._forward_output(X, "predict")
         return ops_of(out).copy(out[:, 0]) if out.shape[1] == 1 else out
 

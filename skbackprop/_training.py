@@ -29,6 +29,7 @@ from ._epoch_end import (
 from ._loop import (
     WEIGHT_LIMIT,
     Batches,
+    ChunkedData,
     DivergenceError,
     Step,
     run_epochs,
@@ -111,7 +112,11 @@ def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fi
     scikit-learn's fit task (``_callbacks.FitTask``) or None.
     """
     opt = _optimizer_for(est, params, incremental)
-    batches = Batches(X, Y, sample_weight, _batch_size(est, X.shape[0]), est.shuffle, est._rng)
+    batch_size = _batch_size(est, X.shape[0])
+    if isinstance(X, ChunkedData):
+        batches = X.batches(batch_size, est.shuffle, est._rng)
+    else:
+        batches = Batches(X, Y, sample_weight, batch_size, est.shuffle, est._rng)
     step = Step(est._network, est.loss_function_, est.alpha, params, opt)
     est.n_iter_ = 0
     if est.early_stopping:
@@ -177,7 +182,10 @@ def _warn_interrupted(est) -> None:
 
 def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task) -> None:
     """Train with L-BFGS on the whole data; arguments as :func:`fit_stochastic`."""
-    step = Step(est._network, est.loss_function_, est.alpha, params)
+    if isinstance(X, ChunkedData):
+        step = X.lbfgs_step(est._network, est.loss_function_, est.alpha, params)
+    else:
+        step = Step(est._network, est.loss_function_, est.alpha, params)
     est.n_iter_ = 0
     if est.best_loss_ is None:
         est.best_loss_ = np.inf

@@ -7,6 +7,8 @@ one step of gradient descent from ``coefs_init``).
 """
 
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -285,3 +287,10 @@ def test_coefs_init_overrides_weight_init_but_not_unset_intercepts(iris):
     np.testing.assert_allclose(clf.coefs_[1], -0.1, atol=1e-9)
     # Intercepts still come from weight_init='uniform': in (0, 1).
     assert all(((b > 0) & (b < 1)).all() for b in clf.intercepts_)
+
+
+def test_importing_skbackprop_does_not_import_dask():
+    """dask is an optional extra, imported only when an input is a dask collection."""
+    code = "import sys, skbackprop; print('dask' in sys.modules, 'distributed' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

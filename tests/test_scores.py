@@ -82,3 +82,41 @@ def test_recorded_validation_scores_are_scikit_learns():
         recorded, by_hand = _scores_per_epoch(reg, X[:90], target[:90], X[90:], target[90:],
                                               r2_score)
     np.testing.assert_allclose(recorded, by_hand, rtol=1e-12)
+
+
+def _split(n: int, pieces: int) -> list[slice]:
+    """``n`` rows cut into ``pieces`` uneven runs (one of them empty)."""
+    cuts = np.sort(RNG.choice(np.arange(1, n), pieces - 2, replace=False))
+    bounds = [0, 0, *cuts, n]  # the first run is empty
+    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_accuracy_from_parts_of_chunks_matches_scikit_learn(weighted, multilabel):
+    """Chunked data (dask) is scored from per-chunk sums: the whole data's accuracy."""
+    shape = (300, 3) if multilabel else (300,)
+    labels = RNG.integers(0, 3 if not multilabel else 2, shape)
+    pred = np.where(RNG.random(shape) < 0.2, 1 - labels, labels)
+    weights = RNG.uniform(0, 2, 300) if weighted else None
+    parts = [
+        _scores.accuracy_parts(labels[s], pred[s], None if weights is None else weights[s])
+        for s in _split(300, 5)
+    ]
+    expected = accuracy_score(labels, pred, sample_weight=weights)
+    assert _scores.accuracy_from_parts(parts) == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_r2_from_parts_of_chunks_matches_scikit_learn(weighted, n_outputs):
+    """R² merged from per-chunk means and spreads equals r2_score on the whole data."""
+    y = 1e3 + RNG.normal(size=(400, n_outputs))  # a large mean: cancellation would show
+    pred = y + 0.3 * RNG.normal(size=y.shape)
+    weights = RNG.uniform(0, 2, 400) if weighted else None
+    parts = [
+        _scores.r2_parts(y[s], pred[s], None if weights is None else weights[s])
+        for s in _split(400, 6)
+    ]
+    expected = r2_score(y, pred, sample_weight=weights)
+    assert _scores.r2_from_parts(parts) == pytest.approx(expected, rel=1e-12)
