@@ -113,6 +113,26 @@ def test_lbfgs_regressor_with_weights_equals_in_memory_fit(client):
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-8)
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_without_a_cluster_on_dasks_threads(solver):
+    """dask's local scheduler runs chunks in threads of one process: same fits.
+
+    (Tasks there must not share a network's work buffers.)
+    """
+    X, y = _classification()
+    params = dict(hidden_layer_sizes=(10,), solver=solver, max_iter=15, random_state=0,
+                  shuffle=False, batch_size=50)
+    ref = _fit_quietly(BackpropClassifier(**params), X, y)
+    with dask.config.set(scheduler="threads", num_workers=4):
+        # Equal chunks: a shared network would hand them the same buffers.
+        est = _fit_quietly(BackpropClassifier(**params), da.from_array(X, chunks=(150, 8)),
+                           da.from_array(y, chunks=150))
+        proba = est.predict_proba(da.from_array(X, chunks=(150, 8))).compute()
+    for ours, theirs in zip(est.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(proba, est.predict_proba(X), rtol=1e-12)
+
+
 def test_balanced_class_weight_on_chunks_equals_in_memory_fit(client):
     X, y = _classification(n_classes=3, seed=3)
     y[y == 2] = np.where(np.arange((y == 2).sum()) % 3 == 0, 2, 0)  # a rare class
