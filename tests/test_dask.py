@@ -17,6 +17,7 @@ Without dask and distributed installed the module is skipped, except where
 """
 
 import os
+import re
 import warnings
 
 import numpy as np
@@ -160,6 +161,29 @@ def test_streaming_in_order_takes_the_in_memory_batches(client):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-10)
     assert est.t_ == ref.t_ == 5 * 1200
+
+
+def test_streamed_regressor_with_weights_takes_the_in_memory_batches(client):
+    X, Y = make_regression(1200, 6, n_targets=2, noise=0.1, random_state=1)
+    Y = Y / Y.std(axis=0)
+    w = np.random.default_rng(3).uniform(0, 2, 1200)
+    params = dict(hidden_layer_sizes=(8,), solver="adam", batch_size=50, shuffle=False,
+                  max_iter=4, random_state=0)
+    ref = _fit_quietly(BackpropRegressor(**params), X, Y, sample_weight=w)
+    est = _fit_quietly(BackpropRegressor(**params), da.from_array(X, chunks=(CHUNKS, 6)),
+                       da.from_array(Y, chunks=(CHUNKS, 2)),
+                       sample_weight=da.from_array(w, chunks=CHUNKS))
+    for ours, theirs in zip(est.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_targets_out_of_the_output_range_are_found_by_the_first_pass(client):
+    X, y = make_regression(600, 4, random_state=0)
+    est = BackpropRegressor(output_activation="sigmoid")
+    whole_range = re.escape(f"targets range over [{y.min():g}, {y.max():g}]")
+    with pytest.raises(ValueError, match=whole_range):  # the range of all chunks together
+        est.fit(da.from_array(X, chunks=200), da.from_array(y, chunks=200))
+    assert not hasattr(est, "coefs_")
 
 
 @pytest.mark.parametrize("solver", ["adam", "sgd"])
