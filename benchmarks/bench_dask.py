@@ -40,7 +40,13 @@ same rows computed into NumPy arrays in this process beforehand. Columns:
   spawn the workers live in this process, so a worker's ``ru_maxrss``
   starts at this process's peak of that moment. The peak includes the
   worker's Python and libraries: compare it with the baseline printed
-  before the part (workers freshly started, skbackprop imported on them);
+  before the part (skbackprop imported on the workers);
+- ``spilled MiB``: what each worker wrote to disk when its memory passed the
+  spill threshold (distributed's ``worker.memory.spill``, 70% of the limit
+  by default), read after the fit from the worker's spill metrics
+  (``data.cumulative_metrics``, the part's increase). Anything but 0 means
+  some persisted chunks went to disk and the evaluations read them back; a
+  larger ``--memory-limit`` measures the map-reduce alone;
 - ``client peak MiB``: the peak resident set size of this process
   (``resource.getrusage(RUSAGE_SELF).ru_maxrss``) after the in-memory fit,
   its copy of the data included.
@@ -54,11 +60,11 @@ Columns: rows, GiB of inputs and their ratio to one worker's memory limit,
 the final check that the outputs on the training data are finite, each
 pass generating the chunks anew), ``s/epoch`` (the mean of the ``seconds``
 of ``history_``, the training passes alone), ``client peak MiB`` (peak
-resident set size of this process, read after the fit; the baseline before
-the fit is printed; target: under 1 GB = 953.7 MiB, and whether it is met),
-the workers' peaks (read after the fit, as in part 1) and the accuracy on
-20,000 held-out rows, computed by ``score`` on dask arrays (blockwise on the
-workers).
+resident set size of this process, ``ru_maxrss``, read after the fit; the
+baseline before the fit is printed; target: under 1 GB = 953.7 MiB, and
+whether it is met), the workers' peaks and what they spilled (read after
+the fit, as in part 1) and the accuracy on 20,000 held-out rows, computed
+by ``score`` on dask arrays (blockwise on the workers).
 
 **Part 3, scaling with rows** (Adam, float32, one epoch, batches of 500, on
 1x, 2x and 4x 50,000 rows in chunks of 25,000): ``s/epoch`` (the epoch's
@@ -68,12 +74,15 @@ time relative to the first row's) and ``fit s``.
 
 The parts run in the order 2, 3, 1: ``ru_maxrss`` never goes down, and part
 2's reading of the client's peak must come before part 1 holds its data in
-this process. The workers are restarted before each part after the first
-(``client.restart()``), so that each part's worker peaks are its own.
+this process. Before each part the workers' peaks are reset to their
+current resident set size (writing 5 to ``/proc/self/clear_refs``, Linux;
+where that fails, ``client.restart()`` starts new workers), so that each
+part's worker peaks are its own; the ``before`` value printed with each
+part is that reset baseline.
 ``--quick`` shrinks everything (20,000 rows for part 1, 50,000 for part 2,
 which then no longer exceeds a worker's memory, 10,000 as part 3's base,
-chunks of 5,000) for a smoke run of under a minute; the full run takes a few
-minutes on two cores.
+chunks of 5,000) for a smoke run of under a minute; the full run takes about
+5 minutes on two otherwise idle cores, part 2 about half of it.
 
 Usage::
 
@@ -134,12 +143,12 @@ def _label_block(x, R):
     return np.argmax(x @ R.astype(x.dtype), axis=1)
 
 
-def make_data(n_rows: int, chunk_rows: int, dtype, seed: int, tag: str = "dask"):
+def make_data(n_rows: int, chunk_rows: int, dtype, seed: int, tag: str):
     """Lazy dask arrays ``X`` (``n_rows`` x 784 of ``dtype``) and ``y`` (labels 0-9).
 
-    ``tag`` goes into the arrays' key names: a second pair of arrays with the
-    same rows but another tag has keys of its own, so that computing it never
-    meets the scheduler's state of the first pair's keys.
+    ``tag`` goes into the arrays' key names: each use of the data gets keys of
+    its own (a pair of arrays with the same rows but another tag too), so that
+    a computation never meets the scheduler's state of another's keys.
     """
     import dask.array as da
 
@@ -199,16 +208,57 @@ def worker_peaks_mib(client) -> list[float]:
     return [peaks[address] / 1024 for address in sorted(peaks)]
 
 
+def _spilled_mib(dask_worker) -> float:
+    """MiB this worker has spilled to disk since it started (NaN where not known)."""
+    metrics = getattr(dask_worker.data, "cumulative_metrics", None)
+    if metrics is None:
+        return float("nan")
+    return metrics.get(("disk-write", "bytes"), 0.0) / 2**20
+
+
+def worker_spilled_mib(client) -> dict:
+    """Each worker's MiB spilled to disk since it started, by address."""
+    return client.run(_spilled_mib)
+
+
+def spilled_since(client, before: dict) -> list[float]:
+    """Each worker's MiB spilled to disk since ``before``, in the order of their addresses."""
+    after = worker_spilled_mib(client)
+    return [after[address] - before.get(address, 0.0) for address in sorted(after)]
+
+
 def _import_skbackprop() -> None:
     import skbackprop  # noqa: F401
 
 
-def fresh_workers(client, restart: bool) -> list[float]:
-    """Workers restarted (where ``restart``) with skbackprop imported; their peaks, MiB."""
-    if restart:
-        client.restart()
+def _reset_peak() -> bool:
+    """Reset this process's peak resident set size to the current one (Linux).
+
+    Writing 5 to ``/proc/self/clear_refs`` resets ``VmHWM``; False where that
+    is not possible.
+    """
+    import gc
+
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def fresh_workers(client, ran_before: bool) -> tuple[list[float], dict]:
+    """Workers with skbackprop imported and their peaks reset: ``(peaks MiB, spilled)``.
+
+    Where the peaks cannot be reset and another part ran before, the workers
+    are restarted instead (``client.restart()``).
+    """
     client.run(_import_skbackprop)
-    return worker_peaks_mib(client)
+    if not all(client.run(_reset_peak).values()) and ran_before:
+        client.restart()
+        client.run(_import_skbackprop)
+    return worker_peaks_mib(client), worker_spilled_mib(client)
 
 
 def mib_list(values) -> str:
@@ -236,6 +286,24 @@ def counted(cls):
         cls.loss = original
 
 
+def into_memory(X, y):
+    """Dask ``X`` and ``y`` as NumPy arrays, computed one chunk at a time into place.
+
+    ``dask.compute(X, y)`` would join the chunks on one worker first, which
+    then needs the whole data in its memory.
+    """
+    import dask
+
+    X_mem, y_mem = np.empty(X.shape, dtype=X.dtype), np.empty(y.shape, dtype=y.dtype)
+    start = 0
+    for i in range(X.numblocks[0]):
+        x_block, y_block = dask.compute(X.blocks[i], y.blocks[i])
+        stop = start + x_block.shape[0]
+        X_mem[start:stop], y_mem[start:stop] = x_block, y_block
+        start = stop
+    return X_mem, y_mem
+
+
 def timed_fit(model, X, y) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # max_iter reached, on purpose
@@ -247,12 +315,10 @@ def timed_fit(model, X, y) -> float:
 # --------------------------------------------------------------------------- #
 # The parts
 # --------------------------------------------------------------------------- #
-def part_lbfgs(client, args, restart: bool):
+def part_lbfgs(client, args, ran_before: bool):
     """Part 1: L-BFGS on the dask arrays (map-reduce) and on the same rows in memory."""
-    import dask
-
-    X, y = make_data(args.lbfgs_rows, args.chunk_rows, np.float64, TRAIN_SEED)
-    baseline = fresh_workers(client, restart)
+    X, y = make_data(args.lbfgs_rows, args.chunk_rows, np.float64, TRAIN_SEED, tag="lbfgs")
+    baseline, spilled_before = fresh_workers(client, ran_before)
     print(f"\n## Part 1: L-BFGS, {args.lbfgs_rows:,} x {N_FEATURES} float64 in "
           f"{X.numblocks[0]} chunks, max_iter={args.max_iter}; worker peaks before: "
           f"{mib_list(baseline)} MiB", flush=True)
@@ -265,11 +331,11 @@ def part_lbfgs(client, args, restart: bool):
     on_dask = model()
     with counted(MapReduceStep) as dask_tally:
         dask_seconds = timed_fit(on_dask, X, y)
-    dask_peaks = worker_peaks_mib(client)
+    dask_peaks, dask_spilled = worker_peaks_mib(client), spilled_since(client, spilled_before)
 
-    X_mem, y_mem = dask.compute(*make_data(
-        args.lbfgs_rows, args.chunk_rows, np.float64, TRAIN_SEED, tag="in-memory"
-    ))
+    X_mem, y_mem = into_memory(
+        *make_data(args.lbfgs_rows, args.chunk_rows, np.float64, TRAIN_SEED, tag="in-memory")
+    )
     in_memory = model()
     with counted(Step) as mem_tally:
         mem_seconds = timed_fit(in_memory, X_mem, y_mem)
@@ -279,26 +345,28 @@ def part_lbfgs(client, args, restart: bool):
     )
 
     header = ["fit", "fit s", "evals", "s/eval", "median s/eval", "n_iter_", "max|dcoef|",
-              "worker peak MiB", "client peak MiB"]
+              "worker peak MiB", "spilled MiB", "client peak MiB"]
     rows = []
-    for name, seconds, tally, est, d, peaks, client_peak in (
-        ("dask", dask_seconds, dask_tally, on_dask, f"{diff:.2e}", mib_list(dask_peaks), "-"),
-        ("in memory", mem_seconds, mem_tally, in_memory, "-", "-", f"{mem_client_peak:.0f}"),
+    for name, seconds, tally, est, d, peaks, spilled, client_peak in (
+        ("dask", dask_seconds, dask_tally, on_dask, f"{diff:.2e}", mib_list(dask_peaks),
+         mib_list(dask_spilled), "-"),
+        ("in memory", mem_seconds, mem_tally, in_memory, "-", "-", "-",
+         f"{mem_client_peak:.0f}"),
     ):
         median = float(np.median(tally)) if tally else float("nan")
         rows.append([name, f"{seconds:.2f}", str(len(tally)), f"{seconds / max(len(tally), 1):.3f}",
-                     f"{median:.3f}", str(est.n_iter_), d, peaks, client_peak])
+                     f"{median:.3f}", str(est.n_iter_), d, peaks, spilled, client_peak])
     print_table(header, rows)
     return header, rows
 
 
-def part_out_of_core(client, args, restart: bool, limit_bytes: int):
+def part_out_of_core(client, args, ran_before: bool, limit_bytes: int):
     """Part 2: Adam on dask arrays larger than a worker's memory, never persisted."""
-    X, y = make_data(args.ooc_rows, args.chunk_rows, np.float32, TRAIN_SEED)
-    X_test, y_test = make_data(args.test_rows, args.chunk_rows, np.float32, TEST_SEED)
+    X, y = make_data(args.ooc_rows, args.chunk_rows, np.float32, TRAIN_SEED, tag="ooc")
+    X_test, y_test = make_data(args.test_rows, args.chunk_rows, np.float32, TEST_SEED, tag="test")
     gib = X.nbytes / 2**30
     ratio = X.nbytes / limit_bytes
-    baseline = fresh_workers(client, restart)
+    baseline, spilled_before = fresh_workers(client, ran_before)
     client_before = client_peak_mib()
     print(f"\n## Part 2: out-of-core Adam, {args.ooc_rows:,} x {N_FEATURES} float32 "
           f"({gib:.2f} GiB, {ratio:.2f}x a worker's memory limit) in {X.numblocks[0]} chunks, "
@@ -310,29 +378,29 @@ def part_out_of_core(client, args, restart: bool, limit_bytes: int):
     )
     seconds = timed_fit(model, X, y)
     client_peak = client_peak_mib()
-    peaks = worker_peaks_mib(client)
+    peaks, spilled = worker_peaks_mib(client), spilled_since(client, spilled_before)
     accuracy = model.score(X_test, y_test)
     per_epoch = float(np.mean([record["seconds"] for record in model.history_]))
     met = "met" if client_peak * MIB < CLIENT_TARGET else "NOT met"
     header = ["rows", "GiB", "x limit", "epochs", "fit s", "s/epoch", "client peak MiB",
-              "< 1 GB", "worker peak MiB", "test acc"]
+              "< 1 GB", "worker peak MiB", "spilled MiB", "test acc"]
     rows = [[f"{args.ooc_rows:,}", f"{gib:.2f}", f"{ratio:.2f}", str(model.n_iter_),
              f"{seconds:.1f}", f"{per_epoch:.1f}", f"{client_peak:.0f}", met, mib_list(peaks),
-             f"{accuracy:.4f}"]]
+             mib_list(spilled), f"{accuracy:.4f}"]]
     print_table(header, rows)
     return header, rows
 
 
-def part_scaling(client, args, restart: bool):
+def part_scaling(client, args, ran_before: bool):
     """Part 3: one Adam epoch on 1x, 2x and 4x the base number of rows."""
-    fresh_workers(client, restart)
+    fresh_workers(client, ran_before)
     print(f"\n## Part 3: scaling, Adam, one epoch, float32, batch_size=500, chunks of "
           f"{args.chunk_rows:,} rows", flush=True)
     header = ["rows", "chunks", "s/epoch", "s/epoch/10k", "vs 1x", "fit s"]
     rows, first = [], None
     for times in (1, 2, 4):
         n = args.scale_rows * times
-        X, y = make_data(n, args.chunk_rows, np.float32, TRAIN_SEED)
+        X, y = make_data(n, args.chunk_rows, np.float32, TRAIN_SEED, tag=f"scale{times}")
         model = BackpropClassifier(
             solver="adam", hidden_layer_sizes=HIDDEN, max_iter=1, batch_size=500, random_state=0
         )
@@ -430,7 +498,7 @@ def main(argv=None) -> int:
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=args.memory_limit,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         describe(client)
-        baseline = fresh_workers(client, restart=False)
+        baseline, _ = fresh_workers(client, ran_before=False)
         print(f"# LocalCluster: 2 workers x 1 thread, memory_limit={args.memory_limit} each; "
               f"worker peak RSS after start (skbackprop imported): {mib_list(baseline)} MiB; "
               f"client peak RSS: {client_peak_mib():.0f} MiB", flush=True)

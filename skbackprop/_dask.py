@@ -152,19 +152,19 @@ def _rows_like(array, X, name: str):
     return array
 
 
-def _blocks(array) -> list:
-    """The row chunks of a dask array as a list of ``Delayed`` objects."""
-    return list(array.to_delayed().ravel())
-
-
 def _chunks_of(X, y, sample_weight) -> list[tuple]:
-    """``(X, y, sample_weight)`` blocks per row chunk; a scalar weight repeats."""
-    Xb, yb = _blocks(X), _blocks(y)
-    if sample_weight is None or isinstance(sample_weight, numbers.Number):
-        swb = [sample_weight] * len(Xb)
-    else:
-        swb = _blocks(sample_weight)
-    return list(zip(Xb, yb, swb, strict=True))
+    """``(X, y, sample_weight)`` blocks per row chunk (``Delayed``); a scalar weight repeats.
+
+    The graphs are taken as they are: optimizing them (on their own, or even
+    together) fuses the work they share (``y`` computed from ``X``, say) into
+    each, which then runs twice per pass.
+    """
+    scalar = sample_weight is None or isinstance(sample_weight, numbers.Number)
+    arrays = (X, y) if scalar else (X, y, sample_weight)
+    blocks = [list(a.to_delayed(optimize_graph=False).ravel()) for a in arrays]
+    if scalar:
+        blocks.append([sample_weight] * len(blocks[0]))
+    return list(zip(*blocks, strict=True))
 
 
 def _float_dtype(X) -> np.dtype:
@@ -479,7 +479,9 @@ class MapReduceStep:
         self.grads = np.empty_like(params)
         self.coefs, _ = network.unpack(params)
         self.coef_grads, _ = network.unpack(self.grads)
-        self.chunks = list(dask.persist(*data.chunks))
+        # Persisted where they are computed; later passes (the check of the
+        # outputs) read them there too.
+        self.chunks = data.chunks = list(dask.persist(*data.chunks))
         self.weight_sum = data.total_weight
         self._network = dask.delayed(_worker_network(network))
 

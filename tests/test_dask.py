@@ -219,6 +219,26 @@ def test_streaming_visits_the_chunks_in_a_new_order_each_epoch(client, monkeypat
     assert len(set(epochs)) > 1  # in more than one order
 
 
+@pytest.mark.parametrize("solver, passes", [("adam", 1 + 3 + 1), ("lbfgs", 1 + 1)])
+def test_each_pass_reads_each_chunk_once(solver, passes):
+    """The first pass, each epoch (or L-BFGS's one persist) and the final check.
+
+    ``y`` is computed from ``X``: each of ``X``'s chunks is read once per pass
+    all the same (not once for ``X`` and once for ``y``).
+    """
+    reads = []
+
+    def generate(block_id=None, block_info=None):
+        reads.append(block_id[0])
+        return np.random.default_rng(block_id[0]).standard_normal(block_info[None]["chunk-shape"])
+
+    X = da.map_blocks(generate, chunks=((300,) * 4, (5,)), dtype=float, meta=np.empty((0, 0)))
+    y = X.map_blocks(lambda x: (x[:, 0] > 0).astype(int), drop_axis=1, dtype=int)
+    with dask.config.set(scheduler="sync"):
+        _fit_quietly(BackpropClassifier(solver=solver, max_iter=3, hidden_layer_sizes=(4,)), X, y)
+    assert sorted(reads) == sorted(list(range(4)) * passes)
+
+
 def test_early_stopping_holds_out_whole_chunks(client):
     X, y = _classification(n=2000, seed=2)
     est = BackpropClassifier(hidden_layer_sizes=(16,), early_stopping=True,
@@ -433,3 +453,19 @@ def test_grid_search_on_joblibs_dask_backend_runs_on_the_cluster(client, fitted)
 @pytest.mark.skipif(not REQUIRED, reason="only where SKBACKPROP_TEST_DASK=1 requires dask")
 def test_dask_ml_is_installed_where_required():
     import dask_ml  # noqa: F401
+
+
+def test_dask_benchmark_quick_run():
+    """benchmarks/bench_dask.py's smoke run: its three parts run, the two L-BFGS fits agree."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_dask.py"
+    run = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                         text=True, timeout=170)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = [line.split() for line in run.stdout.splitlines()]
+    dask_row = [r for r in rows if r[:1] == ["dask"] and len(r) > 6]
+    assert len(dask_row) == 1
+    assert float(dask_row[0][6]) < 1e-8  # max|dcoef| of the dask fit against in memory
