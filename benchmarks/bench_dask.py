@@ -517,7 +517,9 @@ def main(argv=None) -> int:
                   3: "Scaling with rows"}
         for part in sorted(tables):
             print(f"\n{titles[part]}\n{'~' * len(titles[part])}\n")
-            rst_table(*tables[part])
+            header, body = tables[part]
+            # A trailing underscore (n_iter_) would be a link reference in RST.
+            rst_table([h[:-1] + "\\_" if h.endswith("_") else h for h in header], body)
     return 0
 
 
