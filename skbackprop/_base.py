@@ -624,9 +624,11 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
 
     def _check_finite_outputs(self, X) -> None:
         """Refuse to return a model whose outputs on its own training data are not finite."""
-        if X.outputs_finite(self._network, self.coefs_, self.intercepts_) if isinstance(
-            X, ChunkedData
-        ) else self._network.outputs_finite(X, self.coefs_, self.intercepts_):
+        if isinstance(X, ChunkedData):
+            finite = X.outputs_finite(self._network, self.coefs_, self.intercepts_)
+        else:
+            finite = self._network.outputs_finite(X, self.coefs_, self.intercepts_)
+        if finite:
             return
         raise DivergenceError(
             "Training produced weights whose outputs on the training data are inf or NaN "

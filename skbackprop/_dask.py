@@ -241,7 +241,7 @@ def _survey_chunk(x, y, sw, labels: bool, dtype) -> dict:
         weights = _check_weights(sw, n, dtype)
     except (ValueError, TypeError) as exc:
         return {"error": str(exc)}
-    summary = {"error": None, "rows": n, "ndim": np.ndim(y)}
+    summary = {"error": None, "rows": n}
     summary["weight"] = float(n if weights is None else weights.sum(dtype=np.float64))
     if labels and y.ndim == 2:  # label-indicator rows
         summary["values"] = np.unique(y, axis=0)
@@ -320,23 +320,20 @@ class DaskData(ChunkedData):
     """Training (or validation) data as prepared chunks of a dask collection.
 
     ``chunks`` are ``Delayed`` objects giving ``(X, Y, weights, y)``;
-    ``rows`` their numbers of rows.
+    ``rows`` and ``weights`` their numbers of rows and total sample weights.
     """
 
-    def __init__(self, chunks: list, rows: list[int], n_features: int, dtype, total_weight: float):
-        self.chunks, self.rows = chunks, rows
+    def __init__(self, chunks: list, rows: list[int], weights: list[float], n_features: int, dtype):
+        self.chunks, self.rows, self.weights = chunks, rows, weights
         self.shape = (int(sum(rows)), n_features)
         self.dtype = np.dtype(dtype)
-        self.total_weight = float(total_weight)
-        self.weights: list[float] | None = None  # per chunk, where known
+        self.total_weight = float(sum(weights))
 
     def _subset(self, indices) -> DaskData:
-        part = DaskData(
+        return DaskData(
             [self.chunks[i] for i in indices], [self.rows[i] for i in indices],
-            self.shape[1], self.dtype, sum(self.weights[i] for i in indices),
+            [self.weights[i] for i in indices], self.shape[1], self.dtype,
         )
-        part.weights = [self.weights[i] for i in indices]
-        return part
 
     def hold_out(self, fraction: float, seed: int) -> tuple[DaskData, DaskData]:
         """Whole chunks held out for validation (``fraction`` of them, at least one)."""
@@ -579,10 +576,7 @@ def training_data(est, X, y, sample_weight, *, first_call: bool, incremental: bo
             "sample_weight is zero for every sample" if encoder.class_weights is None
             else "class_weight (times sample_weight) is zero for every sample",
         )
-    data = DaskData(
-        _prepared(X, y, sample_weight, encoder, dtype), rows, X.shape[1], dtype, sum(weights)
-    )
-    data.weights = weights
+    data = DaskData(_prepared(X, y, sample_weight, encoder, dtype), rows, weights, X.shape[1], dtype)
     return data, Y.shape[1]
 
 
@@ -600,9 +594,8 @@ def validation_data(est, X_val, y_val, dtype) -> DaskData:
     sample, _ = _target_sample(summaries, labels, y.ndim)
     est._check_validation_targets(sample)
     rows = [s["rows"] for s in summaries]
-    data = DaskData(_prepared(X, y, None, _Targets(est), dtype), rows, X.shape[1], dtype, sum(rows))
-    data.weights = [float(r) for r in rows]
-    return data
+    chunks = _prepared(X, y, None, _Targets(est), dtype)
+    return DaskData(chunks, rows, [float(r) for r in rows], X.shape[1], dtype)
 
 
 # --------------------------------------------------------------------------- #
