@@ -40,6 +40,7 @@ from . import _scores
 from ._loop import Batches, ChunkedData
 from ._network import Network
 from ._ops import NUMPY
+from ._validation import check_some_weight, sample_weight_values
 
 #: Chunks fetched ahead of the one training (SGD and Adam).
 PREFETCH = 1
@@ -167,6 +168,23 @@ def _chunks_of(X, y, sample_weight) -> list[tuple]:
     return list(zip(*blocks, strict=True))
 
 
+def _aligned(est, X, y, sample_weight, *, reset: bool):
+    """``X``, ``y`` and ``sample_weight`` as dask arrays chunked alike along the rows.
+
+    ``X`` has whole rows per chunk; its features set ``n_features_in_`` (and
+    the names of a DataFrame's columns) or are checked against them. ``y``
+    may be None (prediction); a scalar or absent weight stays as it is.
+    """
+    X_given = X
+    X = input_array(X)
+    if y is not None:
+        y = _rows_like(y, X, "y")
+    if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
+        sample_weight = _rows_like(sample_weight, X, "sample_weight")
+    _check_features(est, X_given, X.shape[1], reset=reset)
+    return X, y, sample_weight
+
+
 def _float_dtype(X) -> np.dtype:
     """float32 stays float32; every other dtype trains in float64."""
     return np.dtype(np.float32) if X.dtype == np.float32 else np.dtype(np.float64)
@@ -201,22 +219,6 @@ def _check_features(est, X_given, n_features: int, reset: bool) -> None:
 # --------------------------------------------------------------------------- #
 # The first pass
 # --------------------------------------------------------------------------- #
-def _check_weights(sw, n: int, dtype) -> np.ndarray | None:
-    """One chunk's sample weights as an array of ``dtype`` (finite, >= 0), or None."""
-    if sw is None:
-        return None
-    if isinstance(sw, numbers.Number):
-        return np.full(n, sw, dtype=dtype)
-    sw = np.asarray(sw, dtype=dtype)
-    if sw.ndim != 1 or sw.shape[0] != n:
-        raise ValueError(f"sample_weight must be 1-D with one weight per row; got shape {sw.shape}.")
-    if not np.all(np.isfinite(sw)):
-        raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
-    if np.any(sw < 0):
-        raise ValueError("sample_weight has negative values; weights must be >= 0.")
-    return sw
-
-
 def _as_targets(y, labels: bool) -> np.ndarray:
     """One chunk's targets checked: labels of any type, or finite numbers."""
     y = check_array(
@@ -238,7 +240,7 @@ def _survey_chunk(x, y, sw, labels: bool, dtype) -> dict:
         if np.shape(y)[0] != n:
             raise ValueError(f"this chunk of X has {n} rows but that of y has {np.shape(y)[0]}.")
         y = _as_targets(y, labels)
-        weights = _check_weights(sw, n, dtype)
+        weights = sample_weight_values(sw, n, dtype)
     except (ValueError, TypeError) as exc:
         return {"error": str(exc)}
     summary = {"error": None, "rows": n}
@@ -302,7 +304,7 @@ def _prepare_chunk(x, y, sw, encoder, dtype):
     X = np.ascontiguousarray(x, dtype=dtype)
     y = _as_targets(y, encoder.labels)
     Y, implied = encoder(y)
-    weights = _check_weights(sw, X.shape[0], dtype)
+    weights = sample_weight_values(sw, X.shape[0], dtype)
     if implied is not None:
         implied = implied.astype(dtype)
         weights = implied if weights is None else weights * implied
@@ -365,7 +367,7 @@ class DaskData(ChunkedData):
     def outputs_finite(self, network: Network, coefs, intercepts) -> bool:
         import dask
 
-        net = dask.delayed(_worker_network(network))
+        net = dask.delayed(network)  # each task makes its own copy
         weights = dask.delayed((list(coefs), list(intercepts)))
         tasks = [dask.delayed(_chunk_outputs_finite)(net, weights, c) for c in self.chunks]
         return all(dask.compute(*tasks))
@@ -379,7 +381,7 @@ class DaskData(ChunkedData):
 
 
 def _worker_network(network: Network) -> Network:
-    """A copy of ``network`` without work buffers, to send to the workers."""
+    """A copy of ``network`` without work buffers, for one task (see :func:`_own_network`)."""
     return Network(network.layer_units, network.activation, network.out_activation)
 
 
@@ -480,7 +482,7 @@ class MapReduceStep:
         # outputs) read them there too.
         self.chunks = data.chunks = list(dask.persist(*data.chunks))
         self.weight_sum = data.total_weight
-        self._network = dask.delayed(_worker_network(network))
+        self._network = dask.delayed(network)  # each task makes its own copy
 
     def loss(self, *_) -> float:
         import dask
@@ -549,14 +551,8 @@ def training_data(est, X, y, sample_weight, *, first_call: bool, incremental: bo
     chunks (computed where training needs them).
     """
     from ._base import one_column_as_1d
-    from ._validation import check_some_weight
 
-    X_given = X
-    X = input_array(X)
-    y = _rows_like(y, X, "y")
-    if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
-        sample_weight = _rows_like(sample_weight, X, "sample_weight")
-    _check_features(est, X_given, X.shape[1], reset=first_call)
+    X, y, sample_weight = _aligned(est, X, y, sample_weight, reset=first_call)
     dtype, labels = _float_dtype(X), est._labels_as_targets
     summaries = _survey(_chunks_of(X, y, sample_weight), labels, dtype, "X")
     rows = [s["rows"] for s in summaries]
@@ -610,9 +606,7 @@ def predict(est, X, method: str):
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est, "coefs_")
-    X_given = X
-    X = input_array(X)
-    _check_features(est, X_given, X.shape[1], reset=False)
+    X, _, _ = _aligned(est, X, None, None, reset=False)
     lean = _lean(est)
     probe = getattr(lean, method)(np.zeros((1, X.shape[1]), dtype=est.coefs_[0].dtype))
     if probe.ndim == 1:
@@ -643,7 +637,7 @@ def _prepared_score_parts(est, chunk):
 def _raw_score_parts(est, x, y, sw, dtype):
     x = check_array(x, dtype=dtype, ensure_min_samples=0, input_name="X")
     y = _as_targets(y, est._labels_as_targets)
-    return _score_parts(est, x, y, _check_weights(sw, x.shape[0], np.float64))
+    return _score_parts(est, x, y, sample_weight_values(sw, x.shape[0], np.float64))
 
 
 def _combine_scores(est, parts) -> float:
@@ -658,12 +652,7 @@ def score(est, X, y, sample_weight) -> float:
     from sklearn.utils.validation import check_is_fitted
 
     check_is_fitted(est, "coefs_")
-    X_given = X
-    X = input_array(X)
-    _check_features(est, X_given, X.shape[1], reset=False)
-    y = _rows_like(y, X, "y")
-    if sample_weight is not None and not isinstance(sample_weight, numbers.Number):
-        sample_weight = _rows_like(sample_weight, X, "sample_weight")
+    X, y, sample_weight = _aligned(est, X, y, sample_weight, reset=False)
     lean = dask.delayed(_lean(est))
     dtype = est.coefs_[0].dtype
     tasks = [

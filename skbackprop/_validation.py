@@ -168,6 +168,18 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
     ValueError
         On a wrong shape, NaN/inf, negative weights or weights that are all zero.
     """
+    sw = sample_weight_values(sample_weight, n_samples, dtype)
+    if sw is not None:
+        check_some_weight(sw, "sample_weight is zero for every sample")
+    return sw
+
+
+def sample_weight_values(sample_weight, n_samples: int, dtype) -> np.ndarray | None:
+    """:func:`check_sample_weight` without the check that some weight is positive.
+
+    For a part of the data (a chunk of a dask collection), whose weights may
+    all be zero as long as some other part's are not.
+    """
     if sample_weight is None:
         return None
     if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
@@ -183,7 +195,6 @@ def check_sample_weight(sample_weight, n_samples: int, dtype) -> np.ndarray | No
         raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
     if np.any(sw < 0):
         raise ValueError("sample_weight has negative values; weights must be >= 0.")
-    check_some_weight(sw, "sample_weight is zero for every sample")
     return sw
 
 

@@ -377,6 +377,18 @@ def test_other_bad_chunked_input(client, fitted, change, message):
     assert not hasattr(est, "coefs_")
 
 
+@pytest.mark.parametrize("weight", [-1.0, np.nan])
+def test_a_bad_scalar_sample_weight_is_refused_like_in_memory(client, fitted, weight):
+    X, y, _ = fitted
+    est = BackpropClassifier()
+    with pytest.raises(ValueError) as in_memory:
+        BackpropClassifier().fit(X, y, sample_weight=weight)
+    with pytest.raises(ValueError, match=re.escape(str(in_memory.value))):
+        est.fit(da.from_array(X, chunks=(CHUNKS, 8)), da.from_array(y, chunks=(CHUNKS,)),
+                sample_weight=weight)
+    assert not hasattr(est, "coefs_")
+
+
 def test_predicting_with_the_wrong_number_of_features(client, fitted):
     X, _, est = fitted
     with pytest.raises(ValueError, match="X has 3 features, but BackpropClassifier is expecting 8"):
