@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from . import _callbacks, _dask
+from . import _callbacks, _dask, _persist
 from . import _validation as v
 from ._activations import HIDDEN_ACTIVATIONS, canonical_name
 from ._loop import ChunkedData, DivergenceError
@@ -723,6 +723,22 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=np.float64)
         return float(self._score_output(ops_of(out).to_host(out), y, sample_weight))
+
+    # ------------------------------------------------------------------ #
+    # Pickling and skops
+    # ------------------------------------------------------------------ #
+    def __getstate__(self):
+        # The network, the optimizer and the random generator as plain dicts
+        # (skops then trusts everything but the estimator's own class).
+        return _persist.plain_state(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_persist.live_state(state))
+
+    def __reduce_ex__(self, protocol):
+        # A lambda among the callbacks: an error naming the parameter and the fix.
+        _persist.check_picklable(self)
+        return super().__reduce_ex__(protocol)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

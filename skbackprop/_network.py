@@ -201,12 +201,17 @@ def resolve_init(weight_init: str | Callable) -> str | Callable:
 
 
 def _place(array) -> tuple:
-    """A key for the dtype, library and device of ``array`` (work buffers are kept per key)."""
+    """A key for the dtype, library and device of ``array`` (work buffers are kept per key).
+
+    Strings only: the optimizer's key, which holds it, is saved with the model.
+    """
     if isinstance(array, np.ndarray):
-        return (array.dtype,)
+        return (array.dtype.name,)
     import array_api_compat
 
-    return (type(array), str(array.dtype), str(array_api_compat.device(array)))
+    kind = type(array)
+    device = str(array_api_compat.device(array))
+    return (f"{kind.__module__}.{kind.__qualname__}", str(array.dtype), device)
 
 
 class Network:

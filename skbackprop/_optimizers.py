@@ -56,6 +56,8 @@ class SGD:
         (NumPy when None).
     """
 
+    kind = "sgd"
+
     def __init__(
         self, n_params, dtype, learning_rate, momentum=0.0, nesterov=False,
         schedule="constant", power_t=0.5, *, like=None,
@@ -132,6 +134,8 @@ class Adam:
         (NumPy when None).
     """
 
+    kind = "adam"
+
     def __init__(
         self, n_params, dtype, learning_rate, beta_1=0.9, beta_2=0.999, epsilon=1e-8, *,
         like=None,
@@ -202,6 +206,10 @@ class Adam:
         ops.divide(M, grads, out=grads)
         grads *= scale
         params += grads
+
+
+#: The optimizers by their ``kind`` (their saved state names it).
+OPTIMIZERS = {cls.kind: cls for cls in (SGD, Adam)}
 
 
 def minimize_lbfgs(
