@@ -674,13 +674,18 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
 
     def _raw_output(self, X) -> np.ndarray:
         """The output layer for checked ``X``; subclasses may ask for it before its activation."""
+        network = self._fitted_network()
+        return network.output(X, self.coefs_, self.intercepts_, self._prediction_activation())
+
+    def _fitted_network(self) -> Network:
+        """The network predictions use (also the ONNX converters' description of the model)."""
         network = getattr(self, "_network", None)
-        if network is None:  # coefs_ set by hand
+        if network is None:  # coefs_ set by hand: the parameters name the activations
             units = [self.coefs_[0].shape[0]] + [W.shape[1] for W in self.coefs_]
             network = Network(
                 units, canonical_name(self.activation), canonical_name(self.out_activation_)
             )
-        return network.output(X, self.coefs_, self.intercepts_, self._prediction_activation())
+        return network
 
     def _dask_output(self, X, method: str):
         """``method``'s result for a dask ``X`` (a dask array, computed blockwise), else None."""

@@ -294,3 +294,18 @@ def test_importing_skbackprop_does_not_import_dask():
     code = "import sys, skbackprop; print('dask' in sys.modules, 'distributed' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_importing_skbackprop_does_not_import_onnx_and_skbackprop_onnx_names_the_extra():
+    """skl2onnx is imported by ``skbackprop.onnx`` only; without it, the error names the extra."""
+    code = (
+        "import sys, skbackprop\n"
+        "print('skl2onnx' in sys.modules, 'onnx' in sys.modules)\n"
+        "sys.modules['skl2onnx'] = None  # as if not installed\n"
+        "try:\n    import skbackprop.onnx\n"
+        "except ImportError as exc:\n    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, message = out.stdout.split("\n", 1)
+    assert first.split() == ["False", "False"]
+    assert 'pip install "skbackprop[onnx]"' in message

@@ -87,6 +87,24 @@ def test_skops_trusts_everything_but_the_estimator(kind, solver):
     assert type(loaded._optimizer) is type(est._optimizer)
 
 
+def test_skops_with_early_stopping_random_state_and_feature_names():
+    sio = pytest.importorskip("skops.io", reason="skops is optional (pip install skops)")
+    pd = pytest.importorskip("pandas")
+    X, y = noisy_problem("classifier")
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = BackpropClassifier(hidden_layer_sizes=(5,), solver="sgd", learning_rate="adaptive",
+                             early_stopping=True, class_weight="balanced", max_iter=5,
+                             random_state=np.random.RandomState(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(frame, y)
+    data = sio.dumps(est)
+    assert sio.get_untrusted_types(data=data) == ["skbackprop._classifier.BackpropClassifier"]
+    loaded = sio.loads(data, trusted=["skbackprop._classifier.BackpropClassifier"])
+    np.testing.assert_array_equal(loaded.feature_names_in_, est.feature_names_in_)
+    assert loaded.validation_scores_ == est.validation_scores_
+
+
 @pytest.mark.parametrize(
     "labels", [["cat", "dog", "emu"], np.array(["cat", "dog", "emu"], dtype=object)],
     ids=["str", "object"],
@@ -95,7 +113,7 @@ def test_skops_with_string_labels(labels):
     sio = pytest.importorskip("skops.io", reason="skops is optional (pip install skops)")
     X, y = noisy_problem("classifier")
     y = np.asarray(labels)[y]
-    est = BackpropClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=30,
+    est = BackpropClassifier(hidden_layer_sizes=(5,), solver="lbfgs", max_iter=200,
                              random_state=0).fit(X, y)
     data = sio.dumps(est)
     assert sio.get_untrusted_types(data=data) == ["skbackprop._classifier.BackpropClassifier"]
