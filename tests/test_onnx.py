@@ -36,6 +36,14 @@ HIDDEN = ["relu", "tanh", "logistic", "identity", "leaky_relu"]
 N_FEATURES = 4
 
 
+def every_dtype_pair(test):
+    """Parametrize ``test`` over the model's dtype and the graph's dtype."""
+    test = pytest.mark.parametrize("model_dtype", [np.float64, np.float32],
+                                   ids=["model64", "model32"])(test)
+    return pytest.mark.parametrize("graph_dtype", [np.float32, np.float64],
+                                   ids=["graph32", "graph64"])(test)
+
+
 def _data(n=80, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, N_FEATURES))
@@ -116,8 +124,7 @@ def _assert_classifier_matches(est, X, graph_dtype, model_dtype):
 
 @pytest.mark.parametrize("case", OUTPUT_CASES)
 @pytest.mark.parametrize("activation", HIDDEN)
-@pytest.mark.parametrize("model_dtype", [np.float64, np.float32], ids=["model64", "model32"])
-@pytest.mark.parametrize("graph_dtype", [np.float32, np.float64], ids=["graph32", "graph64"])
+@every_dtype_pair
 def test_classifier_graph_equals_predictions(case, activation, model_dtype, graph_dtype):
     est = _classifier(case, activation, model_dtype=model_dtype)
     _assert_classifier_matches(est, _test_inputs(), graph_dtype, model_dtype)
@@ -270,8 +277,7 @@ def _assert_regressor_matches(est, X, graph_dtype, model_dtype):
 
 @pytest.mark.parametrize("output", list(REGRESSION_OUTPUTS))
 @pytest.mark.parametrize("activation", HIDDEN)
-@pytest.mark.parametrize("model_dtype", [np.float64, np.float32], ids=["model64", "model32"])
-@pytest.mark.parametrize("graph_dtype", [np.float32, np.float64], ids=["graph32", "graph64"])
+@every_dtype_pair
 def test_regressor_graph_equals_predictions(output, activation, model_dtype, graph_dtype):
     est = _regressor(output, activation, model_dtype=model_dtype)
     _assert_regressor_matches(est, _test_inputs(), graph_dtype, model_dtype)
