@@ -456,17 +456,21 @@ class Network:
         Usually decided without a forward pass, from a bound on the
         pre-activations: ``|Z_l| <= fan_in * max|W_l| * max|A_(l-1)| + max|b_l|``,
         where sigmoid and tanh units bring the bound back to 1. Only when the
-        bound comes near overflow are the outputs computed and looked at.
+        bound of some layer comes near overflow are the outputs computed and
+        looked at: a product that overflows can give ``inf - inf = NaN``
+        (whether it does depends on the BLAS kernel's order of summation),
+        and no activation makes a NaN finite again.
         """
         ops = ops_of(coefs[0])
-        largest = float(np.finfo(ops.host_dtype(coefs[0].dtype)).max)
+        safe = float(np.finfo(ops.host_dtype(coefs[0].dtype)).max) / 16
         bound = abs_max(X.data if sp.issparse(X) else X)
         for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
             bound = W.shape[0] * abs_max(W) * bound + abs_max(b)
+            if not bound < safe:  # also inf and NaN
+                break
             if i < len(coefs) - 1 and self.activation in BOUNDED:
                 bound = min(bound, 1.0)
-        # Every output activation is finite where its input is (exp caps it).
-        if np.isfinite(bound) and bound < largest / 16:
+        else:  # every output activation is finite where its input is (exp caps it)
             return True
         with np.errstate(over="ignore", invalid="ignore"):
             return ops.all_finite(self.output(X, coefs, intercepts))
