@@ -212,7 +212,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
                 f"`classes`={np.asarray(classes).tolist()} differs from the classes of the "
                 f"first partial_fit call, {self.classes_.tolist()}."
             )
-        multilabel_model = self._label_binarizer.y_type_ == "multilabel-indicator"
+        multilabel_model = self._multilabel()
         if multilabel_model and (y.ndim != 2 or y.shape[1] != len(self.classes_)):
             raise ValueError(
                 f"The model was fitted on {len(self.classes_)} labels (multilabel); got targets "
@@ -266,7 +266,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
 
     def _check_validation_targets(self, y_val):
         y_val = one_column_as_1d(check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val"))
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
+        if self._multilabel():
             if y_val.ndim != 2 or y_val.shape[1] != len(self.classes_):
                 raise ValueError(
                     f"y_val must be a label-indicator matrix with {len(self.classes_)} columns "
@@ -294,7 +294,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     def _target_weights(self, y):
         if self.class_weight is None:
             return None
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
+        if self._multilabel():
             raise ValueError("class_weight is not supported for multilabel targets.")
         if isinstance(self.class_weight, dict):
             unknown = set(self.class_weight) - set(self.classes_.tolist())
@@ -321,7 +321,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return table
 
     def _stratify_labels(self, y):
-        return y if self._label_binarizer.y_type_ != "multilabel-indicator" else None
+        return None if self._multilabel() else y
 
     # ------------------------------------------------------------------ #
     # Public methods
@@ -440,6 +440,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         """
         return self._score(X, y, sample_weight, super().score)
 
+    def _multilabel(self) -> bool:
+        """Whether the model was fitted on label-indicator (multilabel) targets."""
+        return self._label_binarizer.y_type_ == "multilabel-indicator"
+
     def _sigmoid_multiclass(self) -> bool:
         """One sigmoid unit per class of a single-label problem (the classic network)."""
         return self._label_binarizer.y_type_ == "multiclass" and self.out_activation_ == "logistic"
@@ -468,7 +472,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         Labels that library cannot hold (strings, objects) come back as NumPy.
         """
         ops = ops_of(out)
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
+        if self._multilabel():
             return ops.astype(out > 0.5, ops.xp.int64)
         if out.shape[1] == 1:
             codes = ops.astype(out[:, 0] > 0.5, ops.xp.int64)

@@ -123,7 +123,7 @@ def _classifier_shapes(operator) -> None:
     n = _check_input(operator)
     est = operator.raw_operator
     width = len(est.classes_)
-    if _multilabel(est):
+    if est._multilabel():
         operator.outputs[0].type = Int64TensorType([n, width])
     else:
         labels = get_label_classes(operator.scope_inst, est)
@@ -206,16 +206,12 @@ def _forward(graph: _Graph, est, x: str) -> str:
     return a
 
 
-def _multilabel(est) -> bool:
-    return est._label_binarizer.y_type_ == "multilabel-indicator"
-
-
 def _convert_classifier(scope, operator, container) -> None:
     est = operator.raw_operator
     graph = _Graph(scope, operator, container)
     out = _forward(graph, est, operator.inputs[0].full_name)
     label_name = operator.outputs[0].full_name
-    if _multilabel(est):  # the sigmoid of each label, and 0/1 labels
+    if est._multilabel():  # the sigmoid of each label, and 0/1 labels
         proba = out
         above = graph.node("Greater", [out, graph.constant(0.5)])
         graph.node("Cast", [above], label_name, to=TensorProto.INT64)
