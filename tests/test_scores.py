@@ -91,6 +91,14 @@ def _split(n: int, pieces: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
+def _parts_of_chunks(parts, truth, pred, weights, n_chunks):
+    """``parts(truth, pred, weights)`` of each of ``n_chunks`` uneven chunks (one empty)."""
+    return [
+        parts(truth[s], pred[s], None if weights is None else weights[s])
+        for s in _split(len(truth), n_chunks)
+    ]
+
+
 @pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("multilabel", [False, True])
 def test_accuracy_from_parts_of_chunks_matches_scikit_learn(weighted, multilabel):
@@ -99,10 +107,7 @@ def test_accuracy_from_parts_of_chunks_matches_scikit_learn(weighted, multilabel
     labels = RNG.integers(0, 3 if not multilabel else 2, shape)
     pred = np.where(RNG.random(shape) < 0.2, 1 - labels, labels)
     weights = RNG.uniform(0, 2, 300) if weighted else None
-    parts = [
-        _scores.accuracy_parts(labels[s], pred[s], None if weights is None else weights[s])
-        for s in _split(300, 5)
-    ]
+    parts = _parts_of_chunks(_scores.accuracy_parts, labels, pred, weights, 5)
     expected = accuracy_score(labels, pred, sample_weight=weights)
     assert _scores.accuracy_from_parts(parts) == pytest.approx(expected, rel=1e-13)
 
@@ -114,9 +119,6 @@ def test_r2_from_parts_of_chunks_matches_scikit_learn(weighted, n_outputs):
     y = 1e3 + RNG.normal(size=(400, n_outputs))  # a large mean: cancellation would show
     pred = y + 0.3 * RNG.normal(size=y.shape)
     weights = RNG.uniform(0, 2, 400) if weighted else None
-    parts = [
-        _scores.r2_parts(y[s], pred[s], None if weights is None else weights[s])
-        for s in _split(400, 6)
-    ]
+    parts = _parts_of_chunks(_scores.r2_parts, y, pred, weights, 6)
     expected = r2_score(y, pred, sample_weight=weights)
     assert _scores.r2_from_parts(parts) == pytest.approx(expected, rel=1e-12)
