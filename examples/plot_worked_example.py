@@ -50,6 +50,52 @@ net = BackpropRegressor(
 )
 
 # %%
+# Inside the step: a trace
+# ------------------------
+# :func:`skbackprop.inspect.trace` runs the forward and backward pass of the
+# step without taking it, and keeps every intermediate value: the
+# pre-activations ``z`` (the walk-through's *net*), the activations (*out*),
+# the deltas ``dE/dz`` and the gradients. It does not change ``net``. Here
+# they are next to the values the walk-through works out by hand.
+from skbackprop.inspect import check_gradients, trace
+
+result = trace(net, X, y)
+out_h1, out_o1 = result.activations[0][0, 0], result.activations[1][0, 0]
+rows = [
+    ("net_h1", result.z[0][0, 0], "0.3775"),
+    ("out_h1", out_h1, "0.593269992"),
+    ("out_h2", result.activations[0][0, 1], "0.596884378"),
+    ("net_o1", result.z[1][0, 0], "1.105905967"),
+    ("out_o1", out_o1, "0.75136507"),
+    ("out_o2", result.activations[1][0, 1], "0.772928465"),
+    ("E_total", result.loss, "0.298371109"),
+    ("dE/dout_o1 = out_o1 - target_o1", out_o1 - y[0, 0], "0.74136507"),
+    ("dout_o1/dnet_o1 = out_o1 (1 - out_o1)", out_o1 * (1 - out_o1), "0.186815602"),
+    ("delta_o1 = dE/dnet_o1", result.deltas[1][0, 0], "0.138498562"),
+    ("dE/dw5", result.coef_grads[1][0, 0], "0.082167041"),
+    ("dE/dout_h1 = delta_h1 / (out_h1 (1 - out_h1))",
+     result.deltas[0][0, 0] / (out_h1 * (1 - out_h1)), "0.036350306"),
+    ("dE/dw1", result.coef_grads[0][0, 0], "0.000438568"),
+]
+print(f"{'quantity':<48}{'trace':>14}{'walk-through':>14}")
+for name, value, published_value in rows:
+    print(f"{name:<48}{value:>14.9f}{published_value:>14}")
+    assert abs(value - float(published_value)) < 1e-8
+
+# %%
+# Every value agrees to the digits the walk-through prints. ``print(result)``
+# shows the whole trace as a table (every unit and every parameter), and
+# ``result.to_frame()`` gives it as a pandas DataFrame. The deltas are the
+# derivatives of the cost with respect to the pre-activations; with more than
+# one sample they are divided by the batch size, because the cost is the mean
+# over the batch.
+#
+# The textbook's other check, the gradient against finite differences of the
+# cost, is :func:`skbackprop.inspect.check_gradients`; it works on any
+# network and prints the relative error of each layer:
+print(check_gradients(net, X, y))
+
+# %%
 # One step
 # --------
 # ``partial_fit`` runs one epoch over the data it is given; with one sample

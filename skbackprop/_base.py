@@ -38,6 +38,7 @@ PARAMETER_RULES = {
     "activation": v.options(*HIDDEN_ACTIVATIONS, "logistic"),
     "solver": v.options("sgd", "adam", "lbfgs"),
     "alpha": v.number(0.0),
+    "dropout": v.dropout_rates,
     "batch_size": v.any_of(v.options("auto"), v.number(1, integer=True)),
     "learning_rate": v.options("constant", "invscaling", "adaptive"),
     "learning_rate_init": v.number(0.0, low_open=True),
@@ -182,6 +183,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         loss="squared_error",
         solver="adam",
         alpha=0.0001,
+        dropout=0.0,
         batch_size="auto",
         learning_rate="constant",
         learning_rate_init=0.001,
@@ -212,6 +214,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         self.loss = loss
         self.solver = solver
         self.alpha = alpha
+        self.dropout = dropout
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
@@ -280,6 +283,28 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         params = self.get_params(deep=False)
         for name, rule in self._parameter_rules.items():
             rule(name, params[name])
+        rates = self._dropout_rates()
+        if any(rates) and self.solver == "lbfgs":
+            raise ValueError(
+                f"dropout={self.dropout!r} cannot be used with solver='lbfgs': dropout draws "
+                "new masks at every step, so the cost changes between evaluations, and "
+                "L-BFGS's line search needs one fixed cost. Use solver='adam' or 'sgd', or "
+                "set dropout=0."
+            )
+
+    def _dropout_rates(self) -> list[float]:
+        """The dropout rate of each hidden layer (checked against ``hidden_layer_sizes``)."""
+        n_hidden = len(self._hidden_sizes())
+        if np.isscalar(self.dropout):
+            return [float(self.dropout)] * n_hidden
+        rates = [float(rate) for rate in self.dropout]
+        if len(rates) != n_hidden:
+            raise ValueError(
+                f"dropout has {len(rates)} rate(s) but hidden_layer_sizes="
+                f"{self.hidden_layer_sizes!r} has {n_hidden} hidden layer(s). Give one rate "
+                "per hidden layer, or one float for all of them."
+            )
+        return rates
 
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes

@@ -33,7 +33,9 @@ The compiled path runs when all of these hold, and the NumPy path otherwise:
   products, where NumPy's vectorised element-wise functions are faster);
 - the hidden layers are not wide ``tanh`` layers (``TANH_VALUES``: the
   kernel's scalar ``tanh`` is slower than NumPy's vectorised one);
-- no per-batch progress bar is drawn (``verbose >= 2`` in a terminal).
+- no per-batch progress bar is drawn (``verbose >= 2`` in a terminal);
+- no dropout (the masks of every batch come from the NumPy generator, and
+  the thinned network's pass is the NumPy path's).
 
 The kernels are compiled on first use and cached on disk by numba, so a
 second process loads them instead of compiling; importing skbackprop does
@@ -89,6 +91,7 @@ def epoch_trainer(batches, step, show_progress: bool = False):
         and params.dtype in (np.float32, np.float64)
         and (X.flags.c_contiguous or X.nbytes <= COPY_LIMIT)
         and type(step.optimizer) in (SGD, Adam)
+        and step.dropout is None
         and largest_product(step.network.layer_units, batches.batch_size) < SMALL_STEP
         and not _tanh_bound(step.network, batches.batch_size)
     ):

@@ -19,6 +19,16 @@ TRAINING_PARAMETERS = """\
         Strength of the L2 penalty ``alpha / (2 m) * sum ||W||^2`` (biases are
         not penalised), with ``m`` the batch size (or its sum of sample weights).
 
+    dropout : float or sequence of float, default=0.0
+        Dropout rate of the hidden units: one float for every hidden layer, or
+        one rate per hidden layer, each in [0, 1). During training ('sgd' and
+        'adam') each hidden unit's output is dropped, for each sample of each
+        batch, with this probability and the kept outputs are scaled by
+        ``1 / (1 - rate)`` (inverted dropout); predictions use the whole
+        network, deterministically. The masks are drawn from
+        ``random_state``. 0 switches it off and trains exactly as without it.
+        Not available with 'lbfgs'.
+
     batch_size : int or 'auto', default='auto'
         Mini-batch size of the stochastic solvers; ``'auto'`` means
         ``min(200, n_samples)``. Ignored by 'lbfgs'.
@@ -42,7 +52,8 @@ TRAINING_PARAMETERS = """\
         Shuffle the samples at every epoch (stochastic solvers).
 
     random_state : int, RandomState instance, Generator or None, default=None
-        Seeds the weight initialisation, the shuffling and the validation split.
+        Seeds the weight initialisation, the shuffling, the dropout masks and
+        the validation split.
         An int gives bit-identical results on the same machine.
 
     tol : float, default=1e-4

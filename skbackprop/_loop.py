@@ -25,7 +25,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ._network import Network, abs_max
+from ._network import DropoutMasks, Network, abs_max
 from ._ops import ops_of
 from ._optimizers import minimize_lbfgs
 
@@ -254,6 +254,9 @@ class Step:
     costs and gradients.
     """
 
+    #: Dropout rates of the hidden layers (None: no dropout; see :class:`DropoutStep`).
+    dropout: tuple | None = None
+
     def __init__(self, network: Network, loss: str, alpha: float, params, optimizer=None) -> None:
         self.network, self.loss_name, self.alpha = network, loss, alpha
         self.params, self.optimizer = params, optimizer
@@ -283,6 +286,29 @@ class Step:
     def update(self) -> None:
         """One optimizer step along the last gradient."""
         self.optimizer.step(self.params, self.grads)
+
+
+class DropoutStep(Step):
+    """The step engine with inverted dropout: new masks for every batch.
+
+    ``rates`` holds one dropout rate per hidden layer; ``rng`` draws the masks
+    (the estimator's generator, so a fit is reproducible from its
+    ``random_state``). Only the stochastic solvers take it: a cost that
+    changes at every evaluation would mislead L-BFGS's line search.
+    """
+
+    def __init__(self, network: Network, loss: str, alpha: float, params, optimizer, rates, rng):
+        super().__init__(network, loss, alpha, params, optimizer)
+        self.dropout, self.rng = tuple(rates), rng
+        self._hidden_units = network.layer_units[1:-1]
+
+    def loss(self, X, Y, sample_weight, weight_sum=None) -> float:
+        """The cost of the batch on a thinned network; its gradient goes to :attr:`grads`."""
+        masks = DropoutMasks.draw(self.dropout, X.shape[0], self._hidden_units, self.rng, self.params)
+        return self.network.loss_and_grad(
+            X, Y, self.coefs, self.intercepts, self.coef_grads, self.intercept_grads,
+            self.loss_name, self.alpha, sample_weight, weight_sum, masks,
+        )
 
 
 class ProgressBar:

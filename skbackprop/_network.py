@@ -216,6 +216,70 @@ def _place(array) -> tuple:
     return (f"{kind.__module__}.{kind.__qualname__}", str(array.dtype), device)
 
 
+class DropoutMasks:
+    """Inverted dropout masks of one batch: which hidden units each sample keeps.
+
+    ``masks[l]`` is None (hidden layer ``l`` keeps every unit) or an array of
+    shape ``(m, units)`` holding 0 for a dropped unit and ``1 / (1 - p)`` for
+    a kept one, ``p`` the layer's dropout rate: the kept outputs are scaled
+    up during training so that their expected value is the output of the
+    whole layer, and predictions use the whole network unscaled. The masked
+    outputs live in buffers of this object, the unmasked activations stay
+    where the network keeps them (their derivatives need them).
+    """
+
+    def __init__(self, masks: Sequence[np.ndarray | None]) -> None:
+        self.masks = list(masks)
+        self._outputs: list = [None] * len(self.masks)
+
+    @classmethod
+    def draw(cls, rates: Sequence[float], n_rows: int, units: Sequence[int], rng, like) -> DropoutMasks:
+        """New masks for ``n_rows`` samples: each unit kept with probability ``1 - rate``.
+
+        Drawn on the host by ``rng`` (so every array library gets the same
+        masks) and moved to the library, device and dtype of ``like``.
+        """
+        ops = ops_of(like)
+        dtype = ops.host_dtype(like.dtype)
+        masks = []
+        for rate, n_units in zip(rates, units, strict=True):
+            if rate == 0:
+                masks.append(None)
+                continue
+            mask = (rng.random((n_rows, n_units)) >= rate).astype(dtype)
+            mask *= dtype.type(1.0 / (1.0 - rate))
+            masks.append(mask if ops.host else ops.from_host(mask, like, like.dtype))
+        return cls(masks)
+
+    def rows(self, rows: slice) -> DropoutMasks:
+        """The masks of the rows ``rows`` (a block of the batch)."""
+        return DropoutMasks([None if M is None else M[rows, ...] for M in self.masks])
+
+    def apply(self, layer: int, A, ops):
+        """Hidden layer ``layer``'s output as the next layer sees it: ``A * M``."""
+        M = self.masks[layer]
+        if M is None:
+            return A
+        out = self._outputs[layer]
+        if out is None or out.shape != A.shape:
+            out = self._outputs[layer] = ops.empty(A.shape, A.dtype, A)
+        ops.multiply(A, M, out=out)
+        return out
+
+    def outputs(self, activations: list) -> list:
+        """The layers' outputs as the next layers saw them (masked where masked)."""
+        return [
+            A if i >= len(self.masks) or self.masks[i] is None else self._outputs[i]
+            for i, A in enumerate(activations)
+        ]
+
+    def backward(self, layer: int, delta, ops) -> None:
+        """Multiply the error arriving at hidden layer ``layer`` by its mask, in place."""
+        M = self.masks[layer]
+        if M is not None:
+            ops.multiply(delta, M, out=delta)
+
+
 class Network:
     """A fully connected feed-forward network: structure and work buffers.
 
@@ -392,12 +456,15 @@ class Network:
         intercepts: Sequence[np.ndarray],
         activations: list[np.ndarray] | None = None,
         out_activation: str | None = None,
+        dropout: DropoutMasks | None = None,
     ) -> list[np.ndarray]:
         """Forward pass. Returns ``[A1, ..., AL]`` (``A0 = X`` is not copied).
 
         ``activations`` are buffers to write into; new arrays are allocated when
         None. ``out_activation`` replaces the output activation (``'identity'``
-        gives the output layer's pre-activation ``Z_L``).
+        gives the output layer's pre-activation ``Z_L``). With ``dropout``, each
+        hidden layer passes ``Al * Ml`` on to the next (see :class:`DropoutMasks`);
+        the returned ``Al`` are not masked.
         """
         ops = ops_of(coefs[0])
         if activations is None:
@@ -415,7 +482,7 @@ class Network:
                 ops.matmul(A, coefs[i], out=Z)
             Z += intercepts[i]
             (output if i == last else hidden)(Z, ops)
-            A = Z
+            A = Z if dropout is None or i == last else dropout.apply(i, Z, ops)
         return activations
 
     def output(
@@ -487,6 +554,7 @@ class Network:
         alpha: float = 0.0,
         sample_weight: np.ndarray | None = None,
         weight_sum: float | None = None,
+        dropout: DropoutMasks | None = None,
     ) -> float:
         """Cost of a batch and its gradient, written into ``coef_grads`` / ``intercept_grads``.
 
@@ -509,6 +577,9 @@ class Network:
         weight_sum : float or None
             ``sum(sample_weight)`` (or ``m``) when the caller knows it, which
             spares a device round trip on other libraries.
+        dropout : DropoutMasks or None
+            The batch's dropout masks: the cost and gradient of the thinned
+            network they select (None: the whole network).
 
         Returns
         -------
@@ -526,9 +597,11 @@ class Network:
             weight_sum = float(_total_weight(Y, sample_weight, ops))
         params, grads = (coefs, intercepts), (coef_grads, intercept_grads)
         if X.shape[0] <= CHUNK_ROWS or _chunk_rows(X) >= X.shape[0]:
-            value = self._backprop(X, Y, sample_weight, params, grads, loss, weight_sum)
+            value = self._backprop(X, Y, sample_weight, params, grads, loss, weight_sum, dropout)
         else:
-            value = self._backprop_in_blocks(X, Y, sample_weight, params, grads, loss, weight_sum)
+            value = self._backprop_in_blocks(
+                X, Y, sample_weight, params, grads, loss, weight_sum, dropout
+            )
         if alpha:
             value += self.add_penalty(coefs, coef_grads, alpha, weight_sum)
         return value
@@ -545,7 +618,46 @@ class Network:
         _add_scaled(coef_grads, coefs, scale, self._block(coefs[0]))
         return penalty
 
-    def _backprop_in_blocks(self, X, Y, sample_weight, params, grads, loss, weight_sum) -> float:
+    def trace(
+        self,
+        X,
+        Y: np.ndarray,
+        coefs: Sequence[np.ndarray],
+        intercepts: Sequence[np.ndarray],
+        loss: str,
+        alpha: float = 0.0,
+        sample_weight: np.ndarray | None = None,
+    ) -> dict:
+        """One forward and backward pass over the whole batch, keeping every intermediate.
+
+        The pass is the one training takes (:meth:`_backprop`, then the
+        penalty), over all the rows at once. Returns a dict of new arrays:
+        ``z``, ``activations`` and ``deltas`` (one ``(m, units)`` array per
+        layer after the input), ``coef_grads`` and ``intercept_grads`` (the
+        shapes of the parameters), and ``loss`` (a float, penalty included).
+        """
+        ops = ops_of(coefs[0])
+        weight_sum = float(_total_weight(Y, sample_weight, ops))
+        coef_grads = [ops.empty_like(W) for W in coefs]
+        intercept_grads = [ops.empty_like(b) for b in intercepts]
+        grads = (coef_grads, intercept_grads)
+        value = self._backprop(X, Y, sample_weight, (coefs, intercepts), grads, loss, weight_sum)
+        if alpha:
+            value += self.add_penalty(coefs, coef_grads, alpha, weight_sum)
+        activations, deltas = self._workspace(X.shape[0], coefs[0])
+        activations = [ops.copy(A) for A in activations]
+        deltas = [ops.copy(D) for D in deltas]
+        # The pre-activations again: the forward pass overwrote them in place.
+        inputs = [X, *activations[:-1]]
+        z = [inputs[i] @ W + b for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True))]
+        return {
+            "z": z, "activations": activations, "deltas": deltas, "coef_grads": coef_grads,
+            "intercept_grads": intercept_grads, "loss": ops.item(value),
+        }
+
+    def _backprop_in_blocks(
+        self, X, Y, sample_weight, params, grads, loss, weight_sum, dropout=None
+    ) -> float:
         """:meth:`_backprop` over blocks of ``CHUNK_ROWS`` rows, gradients added up."""
         chunk = _chunk_rows(X)
         partial = self.unpack(self._scratch(params[0][0]))
@@ -553,26 +665,34 @@ class Network:
         for start in range(0, X.shape[0], chunk):
             rows = slice(start, start + chunk)
             sw = None if sample_weight is None else sample_weight[rows]
+            masks = None if dropout is None else dropout.rows(rows)
             first = start == 0
             value += self._backprop(
                 X[rows, ...], Y[rows, ...], sw, params, grads if first else partial, loss,
-                weight_sum,
+                weight_sum, masks,
             )
             if not first:
                 for total, part in zip([*grads[0], *grads[1]], [*partial[0], *partial[1]], strict=True):
                     total += part
         return value
 
-    def _backprop(self, X, Y, sample_weight, params, grads, loss, weight_sum) -> float:
+    def _backprop(
+        self, X, Y, sample_weight, params, grads, loss, weight_sum, dropout=None
+    ) -> float:
         """Forward and backward pass over the rows of ``X``, without the penalty.
 
         Both the cost and the gradients are divided by ``weight_sum`` (the
-        weight of the whole batch when ``X`` is one block of it).
+        weight of the whole batch when ``X`` is one block of it). With
+        ``dropout``, the pass of the thinned network: each hidden layer's
+        masked output feeds the next layer and its weight gradient, and the
+        mask multiplies the delta coming back (BP2 with ``Al * Ml`` in place
+        of ``Al``).
         """
         (coefs, intercepts), (coef_grads, intercept_grads) = params, grads
         ops = ops_of(coefs[0])
         activations, deltas = self._workspace(X.shape[0], coefs[0])
-        self.forward(X, coefs, intercepts, activations)
+        self.forward(X, coefs, intercepts, activations, dropout=dropout)
+        inputs = activations if dropout is None else dropout.outputs(activations)
         last = len(coefs) - 1
         value = loss_and_output_delta(
             loss, self.out_activation, Y, activations[last], deltas[last], sample_weight,
@@ -583,7 +703,7 @@ class Network:
             D = deltas[i]
             if i > 0:
                 # A transposed view: BLAS reads it in place, no copy.
-                ops.matmul(activations[i - 1].T, D, out=coef_grads[i])
+                ops.matmul(inputs[i - 1].T, D, out=coef_grads[i])
             elif sp.issparse(X):  # only the input can be sparse
                 coef_grads[0][...] = X.T @ D
             else:
@@ -592,6 +712,8 @@ class Network:
             ops.add_reduce(D, axis=0, out=intercept_grads[i])
             if i > 0:
                 ops.matmul(D, coefs[i].T, out=deltas[i - 1])
+                if dropout is not None:
+                    dropout.backward(i - 1, deltas[i - 1], ops)
                 hidden_derivative(activations[i - 1], deltas[i - 1], ops)
         return value
 

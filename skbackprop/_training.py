@@ -31,6 +31,7 @@ from ._loop import (
     Batches,
     ChunkedData,
     DivergenceError,
+    DropoutStep,
     Step,
     run_epochs,
     run_lbfgs,
@@ -117,7 +118,11 @@ def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fi
         batches = X.batches(batch_size, est.shuffle, est._rng)
     else:
         batches = Batches(X, Y, sample_weight, batch_size, est.shuffle, est._rng)
-    step = Step(est._network, est.loss_function_, est.alpha, params, opt)
+    rates = est._dropout_rates()
+    if any(rates):
+        step = DropoutStep(est._network, est.loss_function_, est.alpha, params, opt, rates, est._rng)
+    else:
+        step = Step(est._network, est.loss_function_, est.alpha, params, opt)
     est.n_iter_ = 0
     if est.early_stopping:
         est.best_loss_ = None

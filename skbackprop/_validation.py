@@ -101,6 +101,19 @@ def layer_sizes(name, value):
             _fail(name, value, "a positive int or a tuple of positive ints (every size >= 1)")
 
 
+def dropout_rates(name, value):
+    """Rule: a rate in [0, 1), or a sequence of such rates (one per hidden layer)."""
+    rate = number(0.0, 1.0, high_open=True)
+    expected = "a number in [0, 1) or a list of such numbers, one per hidden layer"
+    if isinstance(value, (str, bytes)) or not (np.isscalar(value) or isinstance(value, Sequence)):
+        _fail(name, value, expected, TypeError)
+    for item in [value] if np.isscalar(value) else value:
+        try:
+            rate(name, item)
+        except (TypeError, ValueError) as exc:
+            _fail(name, value, expected, type(exc))
+
+
 def random_state(name, value):
     """Rule: None, an int, a RandomState or a Generator."""
     ok = (

@@ -150,6 +150,8 @@ CLASSIFIERS = {
     "no-shuffle-small-batch": dict(
         hidden_layer_sizes=(5,), shuffle=False, batch_size=16, max_iter=4
     ),
+    # The masks are drawn on the host and moved: the NumPy fit's masks.
+    "dropout": dict(hidden_layer_sizes=(6, 5), dropout=[0.3, 0.1], batch_size=16, max_iter=4),
 }
 
 

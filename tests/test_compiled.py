@@ -220,13 +220,17 @@ def test_numpy_path_where_compiled_does_not_apply(compiled_calls):
         assert 45 * 100 > _compiled.TANH_VALUES
         BackpropClassifier(hidden_layer_sizes=(100,), activation="tanh", batch_size=45,
                            max_iter=2, random_state=0).fit(X, y)
+        # dropout: the thinned network's pass is the NumPy path's
+        BackpropClassifier(dropout=0.2, **settings).fit(X, y)
     assert compiled_calls == []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         # a narrow tanh layer takes the compiled path
         BackpropClassifier(hidden_layer_sizes=(10,), activation="tanh", batch_size=45,
                            max_iter=2, random_state=0).fit(X, y)
-    assert len(compiled_calls) == 2
+        # dropout rates of 0: no dropout, the compiled path
+        BackpropClassifier(dropout=[0.0], **settings).fit(X, y)
+    assert len(compiled_calls) == 4
 
 
 def test_compiled_divergence_raises_and_keeps_the_estimator():

@@ -47,7 +47,12 @@ def reference_cost(X, Y, coefs, intercepts, hidden, out, loss, alpha=0.0, sample
     """The cost exactly as docs/design.rst, design-conventions, states it (weights:
     divide by their sum)."""
     _, P = reference_forward(X, coefs, intercepts, hidden, out)
-    w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight)
+    return cost_of_output(P, Y, coefs, out, loss, alpha, sample_weight)
+
+
+def cost_of_output(P, Y, coefs, out, loss, alpha=0.0, sample_weight=None):
+    """The cost of the network's output ``P`` for targets ``Y`` (see :func:`reference_cost`)."""
+    w = np.ones(P.shape[0]) if sample_weight is None else np.asarray(sample_weight)
     total = w.sum()
     if loss == "squared_error":
         per_sample = 0.5 * np.sum((Y - P) ** 2, axis=1)
