@@ -161,17 +161,23 @@ def test_dropout_zero_is_bit_identical_to_the_default(est_class, solver, zero):
     np.testing.assert_array_equal(default.predict(X), with_zero.predict(X))
 
 
-def test_one_sgd_step_is_the_reference_gradient_of_the_masks_drawn(monkeypatch):
-    X, y = digits_like(n=20)
-    drawn = []
+@pytest.fixture
+def drawn(monkeypatch):
+    """The masks training draws, batch by batch (copies of ``DropoutMasks.masks``)."""
+    record = []
     original = DropoutMasks.draw.__func__
 
-    def record(cls, *args):
+    def recording(cls, *args):
         masks = original(cls, *args)
-        drawn.append([None if M is None else M.copy() for M in masks.masks])
+        record.append([None if M is None else M.copy() for M in masks.masks])
         return masks
 
-    monkeypatch.setattr(DropoutMasks, "draw", classmethod(record))
+    monkeypatch.setattr(DropoutMasks, "draw", classmethod(recording))
+    return record
+
+
+def test_one_sgd_step_is_the_reference_gradient_of_the_masks_drawn(drawn):
+    X, y = digits_like(n=20)
     coefs, intercepts = starting_weights([6, 7, 4, 3])
     est = BackpropClassifier(
         hidden_layer_sizes=(7, 4), activation="sigmoid", solver="sgd", momentum=0.0,
@@ -195,23 +201,15 @@ def test_one_sgd_step_is_the_reference_gradient_of_the_masks_drawn(monkeypatch):
         np.testing.assert_allclose(after, before - 0.3 * grad, rtol=1e-7, atol=1e-9)
 
 
-def test_each_batch_and_each_sample_gets_its_own_mask(monkeypatch):
+def test_each_batch_and_each_sample_gets_its_own_mask(drawn):
     X, y = digits_like(n=40)
-    drawn = []
-    original = DropoutMasks.draw.__func__
-
-    def record(cls, *args):
-        masks = original(cls, *args)
-        drawn.append(masks.masks[0].copy())
-        return masks
-
-    monkeypatch.setattr(DropoutMasks, "draw", classmethod(record))
     fitted(BackpropClassifier(hidden_layer_sizes=(30,), dropout=0.5, batch_size=10, max_iter=2,
                               random_state=0), X, y)
-    assert len(drawn) == 8  # 4 batches x 2 epochs
-    assert all(mask.shape == (10, 30) for mask in drawn)
-    assert not np.array_equal(drawn[0], drawn[1])
-    assert not np.array_equal(drawn[0][0], drawn[0][1])
+    masks = [layers[0] for layers in drawn]  # the one hidden layer's
+    assert len(masks) == 8  # 4 batches x 2 epochs
+    assert all(mask.shape == (10, 30) for mask in masks)
+    assert not np.array_equal(masks[0], masks[1])
+    assert not np.array_equal(masks[0][0], masks[0][1])
 
 
 def test_fits_are_reproducible_and_predictions_deterministic():
