@@ -392,7 +392,7 @@ def _worst(network: Network, grads: np.ndarray, numerical: np.ndarray) -> dict:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def check_gradients(estimator, X, y, sample_weight=None, eps: float = 1e-6) -> GradientCheck:
+def check_gradients(estimator, X, y, eps: float = 1e-6, *, sample_weight=None) -> GradientCheck:
     """Compare backpropagation's gradient with central finite differences of the cost.
 
     For every parameter ``p`` (weights and biases of every layer), the
@@ -412,11 +412,11 @@ def check_gradients(estimator, X, y, sample_weight=None, eps: float = 1e-6) -> G
         The batch.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Its targets.
-    sample_weight : array-like of shape (n_samples,), default=None
-        Weights of the samples in the cost.
     eps : float, default=1e-6
         The step of the central differences (their error shrinks as
         ``eps**2`` until rounding, about ``1e-16 / eps``, takes over).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights of the samples in the cost.
 
     Returns
     -------

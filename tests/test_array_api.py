@@ -291,6 +291,24 @@ def test_fitted_state_lives_with_x(name, device):
 
 
 @needs_torch
+@pytest.mark.parametrize("name, device", PLACES)
+def test_trace_of_a_model_fitted_on_another_library(name, device):
+    from skbackprop.inspect import check_gradients, trace
+
+    X, y = classification()
+    model, reference, X_dev = fit_both(
+        BackpropClassifier(hidden_layer_sizes=(5,), max_iter=3), X, y, name, device
+    )
+    with dispatch():
+        ours = trace(model, X_dev[:4, ...], move(y[:4], name, device))
+        assert check_gradients(model, X_dev[:4, ...], move(y[:4], name, device)).max_error < 1e-7
+    expected = trace(reference, X[:4], y[:4])
+    for a, b in zip(ours.deltas + ours.coef_grads, expected.deltas + expected.coef_grads,
+                    strict=True):
+        assert isinstance(a, np.ndarray)
+        assert_close(a, b, "float64")
+
+
 def test_string_labels_come_back_as_numpy():
     import torch
 

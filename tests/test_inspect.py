@@ -281,6 +281,15 @@ def test_class_weight_and_string_labels_enter_the_cost():
     assert result.loss == pytest.approx(expected, rel=1e-12)
 
 
+def test_the_step_of_the_differences_is_the_fourth_argument():
+    est, X, y, _, _, _, _ = configured("regressor", "sigmoid", "identity", "squared_error", 4, 0.0)
+    coarse, fine = check_gradients(est, X, y, 1e-2), check_gradients(est, X, y)
+    assert (coarse.eps, fine.eps) == (1e-2, 1e-6)
+    # Central differences err by O(eps^2): a step of 1e-2 is visibly worse.
+    assert coarse.max_error > 100 * fine.max_error
+    assert coarse.max_error < 1e-3
+
+
 def test_float32_trace_and_float64_gradient_check():
     rng = np.random.default_rng(4)
     X, y = rng.normal(size=(6, 3)).astype(np.float32), rng.normal(size=6)
