@@ -163,6 +163,20 @@ def test_streaming_in_order_takes_the_in_memory_batches(client):
     assert est.t_ == ref.t_ == 5 * 1200
 
 
+def test_streaming_with_dropout_draws_the_in_memory_masks(client):
+    """Dropout on streamed chunks: the same batches, the same masks from the same generator."""
+    X, y = _classification()
+    params = dict(hidden_layer_sizes=(10, 6), dropout=[0.5, 0.2], batch_size=50, shuffle=False,
+                  max_iter=3, random_state=0)
+    ref = _fit_quietly(BackpropClassifier(**params), X, y)
+    est = _fit_quietly(BackpropClassifier(**params), da.from_array(X, chunks=(CHUNKS, 8)),
+                       da.from_array(y, chunks=(CHUNKS,)))
+    for ours, theirs in zip(est.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+    without = _fit_quietly(BackpropClassifier(**{**params, "dropout": 0.0}), X, y)
+    assert not np.allclose(without.coefs_[0], ref.coefs_[0])
+
+
 def test_streamed_regressor_with_weights_takes_the_in_memory_batches(client):
     X, Y = make_regression(1200, 6, n_targets=2, noise=0.1, random_state=1)
     Y = Y / Y.std(axis=0)
