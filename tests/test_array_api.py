@@ -290,7 +290,6 @@ def test_fitted_state_lives_with_x(name, device):
         assert isinstance(model.classes_, np.ndarray)
 
 
-@needs_torch
 @pytest.mark.parametrize("name, device", PLACES)
 def test_trace_of_a_model_fitted_on_another_library(name, device):
     from skbackprop.inspect import check_gradients, trace
@@ -309,6 +308,7 @@ def test_trace_of_a_model_fitted_on_another_library(name, device):
         assert_close(a, b, "float64")
 
 
+@needs_torch
 def test_string_labels_come_back_as_numpy():
     import torch
 
