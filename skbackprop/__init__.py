@@ -1,10 +1,12 @@
 """skbackprop: scikit-learn compatible neural networks trained by backpropagation."""
 
-from . import inspect
+# The public submodule skbackprop.inspect; not in __all__, where a star import would
+# shadow the standard library's inspect module.
+from . import inspect as inspect
 from ._base import DivergenceError
 from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["BackpropClassifier", "BackpropRegressor", "DivergenceError", "__version__", "inspect"]
+__all__ = ["BackpropClassifier", "BackpropRegressor", "DivergenceError", "__version__"]

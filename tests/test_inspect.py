@@ -347,6 +347,9 @@ def test_long_tables_are_shortened():
 
 def test_the_module_is_reachable_from_the_package():
     assert skbackprop.inspect.trace is trace
+    namespace = {}
+    exec("import inspect\nfrom skbackprop import *", namespace)  # noqa: S102
+    assert namespace["inspect"].__name__ == "inspect"  # the standard library's, not ours
     assert isinstance(trace(worked_example(), WORKED_X, WORKED_Y), Trace)
 
 
