@@ -578,8 +578,7 @@ class Network:
             ``sum(sample_weight)`` (or ``m``) when the caller knows it, which
             spares a device round trip on other libraries.
         dropout : DropoutMasks or None
-            The batch's dropout masks: the cost and gradient of the thinned
-            network they select (None: the whole network).
+            The batch's dropout masks (None: the whole network).
 
         Returns
         -------
@@ -596,12 +595,9 @@ class Network:
         if weight_sum is None:
             weight_sum = float(_total_weight(Y, sample_weight, ops))
         params, grads = (coefs, intercepts), (coef_grads, intercept_grads)
-        if X.shape[0] <= CHUNK_ROWS or _chunk_rows(X) >= X.shape[0]:
-            value = self._backprop(X, Y, sample_weight, params, grads, loss, weight_sum, dropout)
-        else:
-            value = self._backprop_in_blocks(
-                X, Y, sample_weight, params, grads, loss, weight_sum, dropout
-            )
+        whole = X.shape[0] <= CHUNK_ROWS or _chunk_rows(X) >= X.shape[0]
+        backprop = self._backprop if whole else self._backprop_in_blocks
+        value = backprop(X, Y, sample_weight, params, grads, loss, weight_sum, dropout)
         if alpha:
             value += self.add_penalty(coefs, coef_grads, alpha, weight_sum)
         return value

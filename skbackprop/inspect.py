@@ -395,13 +395,11 @@ def _worst(network: Network, grads: np.ndarray, numerical: np.ndarray) -> dict:
 def check_gradients(estimator, X, y, eps: float = 1e-6, *, sample_weight=None) -> GradientCheck:
     """Compare backpropagation's gradient with central finite differences of the cost.
 
-    For every parameter ``p`` (weights and biases of every layer), the
-    numerical derivative is ``(C(p + eps) - C(p - eps)) / (2 eps)``, where
-    ``C`` is the cost training minimises on ``(X, y)`` (penalty included);
-    the backpropagated one comes from the same pass as :func:`trace`. Both are
-    computed in float64 whatever the estimator's dtype, on a copy of the
-    estimator, which is not changed. It takes two evaluations of the cost per
-    parameter: use a small batch for large networks.
+    For every weight and bias ``p``, the numerical derivative is ``(C(p +
+    eps) - C(p - eps)) / (2 eps)``, ``C`` the cost training minimises on ``(X,
+    y)`` (penalty included), against backpropagation's (the pass of
+    :func:`trace`); both in float64, on a copy of the estimator. Two cost
+    evaluations per parameter: give large networks a small batch.
 
     Parameters
     ----------
@@ -421,11 +419,10 @@ def check_gradients(estimator, X, y, eps: float = 1e-6, *, sample_weight=None) -
     Returns
     -------
     GradientCheck
-        ``layer_errors``, ``max_error``, ``worst`` and both gradients;
-        ``str(result)`` is a readable table. Relative errors near ``1e-7``
-        or below mean the gradients agree. A ReLU or leaky-ReLU unit whose
-        pre-activation lies within ``eps`` of 0 has a kink there, where the
-        two may differ.
+        ``layer_errors``, ``max_error``, ``worst``, both gradients; a table
+        as ``str(result)``. Errors near ``1e-7`` or below mean agreement; a
+        (leaky) ReLU unit with a pre-activation within ``eps`` of 0 sits on a
+        kink, where the two may differ.
 
     Examples
     --------
@@ -454,7 +451,11 @@ def check_gradients(estimator, X, y, eps: float = 1e-6, *, sample_weight=None) -
 
     numerical = _numerical_gradient(cost, params, float(eps))
     loss = cost()  # last: the backpropagated gradient at the unperturbed weights
-    grads = grads.copy()
+    return _compared(network, grads.copy(), numerical, loss, float(eps))
+
+
+def _compared(network: Network, grads: np.ndarray, numerical: np.ndarray, loss, eps) -> GradientCheck:
+    """The :class:`GradientCheck` of two flat gradients laid out as ``network``'s parameters."""
     coef_grads, intercept_grads = network.unpack(grads)
     n_coefs, n_intercepts = network.unpack(numerical)
     errors = [
@@ -464,5 +465,5 @@ def check_gradients(estimator, X, y, eps: float = 1e-6, *, sample_weight=None) -
     return GradientCheck(
         layer_errors=errors, worst=_worst(network, grads, numerical), coef_grads=coef_grads,
         intercept_grads=intercept_grads, numerical_coef_grads=n_coefs,
-        numerical_intercept_grads=n_intercepts, loss=loss, eps=float(eps),
+        numerical_intercept_grads=n_intercepts, loss=loss, eps=eps,
     )
