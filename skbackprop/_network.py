@@ -224,8 +224,9 @@ class DropoutMasks:
     a kept one, ``p`` the layer's dropout rate: the kept outputs are scaled
     up during training so that their expected value is the output of the
     whole layer, and predictions use the whole network unscaled. The masked
-    outputs live in buffers of this object, the unmasked activations stay
-    where the network keeps them (their derivatives need them).
+    outputs are new arrays kept by this object (one batch's masks are used
+    once); the unmasked activations stay where the network keeps them (their
+    derivatives need them).
     """
 
     def __init__(self, masks: Sequence[np.ndarray | None]) -> None:
@@ -260,10 +261,7 @@ class DropoutMasks:
         M = self.masks[layer]
         if M is None:
             return A
-        out = self._outputs[layer]
-        if out is None or out.shape != A.shape:
-            out = self._outputs[layer] = ops.empty(A.shape, A.dtype, A)
-        ops.multiply(A, M, out=out)
+        out = self._outputs[layer] = ops.multiply(A, M)
         return out
 
     def outputs(self, activations: list) -> list:

@@ -25,11 +25,9 @@ import copy
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import _dask
 from ._network import Network
-from ._ops import ops_of
 
 __all__ = ["GradientCheck", "Trace", "check_gradients", "trace"]
 
@@ -40,13 +38,6 @@ MAX_ROWS = 60
 # --------------------------------------------------------------------------- #
 # The estimator's step, set up on a copy
 # --------------------------------------------------------------------------- #
-def _host(array):
-    """An array of any library as NumPy (sparse matrices and None unchanged)."""
-    if array is None or sp.issparse(array) or isinstance(array, np.ndarray):
-        return array
-    return ops_of(array).to_host(array)
-
-
 def _step_inputs(estimator, X, y, sample_weight, dtype=None) -> dict:
     """The network, parameters and encoded batch of ``estimator``'s next step, on the host.
 
@@ -54,7 +45,7 @@ def _step_inputs(estimator, X, y, sample_weight, dtype=None) -> dict:
     (None: the data's float dtype, as training uses) is the dtype of the
     returned weights and inputs.
     """
-    from ._base import BaseBackprop
+    from ._base import BaseBackprop, to_host
 
     if not isinstance(estimator, BaseBackprop):
         raise TypeError(
@@ -72,14 +63,14 @@ def _step_inputs(estimator, X, y, sample_weight, dtype=None) -> dict:
     fitted = hasattr(est, "coefs_")
     X, Y, _, _, weight = est._in_memory_data(X, y, sample_weight, not fitted, fitted, None)
     est._setup_network(X, Y.shape[1], first_call=not fitted)
-    X, Y, weight = _host(X), _host(Y), _host(weight)
+    # Arrays of another library (array API dispatch) come to the host;
+    # ``pack`` brings the weights there too.
+    X, Y, weight = to_host(X), to_host(Y), to_host(weight)
     dtype = np.dtype(dtype or X.dtype)
     if X.dtype != dtype:
         X = X.astype(dtype)
     network = Network(est._network.layer_units, est._network.activation, est._network.out_activation)
-    coefs = [_host(W) for W in est.coefs_]
-    intercepts = [_host(b) for b in est.intercepts_]
-    params = network.pack(coefs, intercepts, dtype)
+    params = network.pack(est.coefs_, est.intercepts_, dtype)
     return {
         "network": network, "params": params, "X": X, "Y": Y.astype(dtype),
         "sample_weight": None if weight is None else weight.astype(dtype),
