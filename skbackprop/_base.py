@@ -26,8 +26,8 @@ from ._activations import HIDDEN_ACTIVATIONS, canonical_name
 from ._loop import ChunkedData, DivergenceError
 from ._losses import LOSS_OUTPUTS
 from ._network import INITIALIZERS, Network
-from ._ops import NUMPY, ops_of, same_place
-from ._training import fit_lbfgs, fit_stochastic, warn_at_caller
+from ._ops import NUMPY, device_of, ops_of, same_place
+from ._training import LARGE_VALUES, fit_lbfgs, fit_stochastic, warn_at_caller
 
 __all__ = ["BaseBackprop", "DivergenceError"]
 
@@ -110,9 +110,7 @@ def _describe_place(array) -> str:
     ops = ops_of(array)
     if ops.host:
         return "NumPy arrays"
-    import array_api_compat
-
-    return f"{ops.name} arrays on device {array_api_compat.device(array)!r}"
+    return f"{ops.name} arrays on device {device_of(array)!r}"
 
 
 def _take(array, rows: np.ndarray):
@@ -465,20 +463,23 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         Y = self._encode_targets(y, first_call=first_call, classes=classes)
         ops = ops_of(X)
         host_dtype = ops.host_dtype(X.dtype)
-        given_weight = v.check_sample_weight(to_host(sample_weight), X.shape[0], host_dtype)
-        sample_weight = self._with_target_weights(given_weight, y, host_dtype)
+        # Checked and combined with the class weights in float64, then cast.
+        given_weight = v.check_sample_weight(to_host(sample_weight), X.shape[0], np.float64)
+        sample_weight = self._with_target_weights(given_weight, y)
+        if sample_weight is not None:
+            sample_weight = v.weights_as(sample_weight, host_dtype)
         if not ops.host:  # the network's targets and weights follow X
             Y = ops.from_host(Y, X, X.dtype)
             if sample_weight is not None:
                 sample_weight = ops.from_host(sample_weight, X, X.dtype)
         return X, Y, y, given_weight, sample_weight
 
-    def _with_target_weights(self, sample_weight, y, dtype) -> np.ndarray | None:
-        """``sample_weight`` (checked) multiplied by the weights the targets imply."""
+    def _with_target_weights(self, sample_weight, y) -> np.ndarray | None:
+        """``sample_weight`` (checked, float64) multiplied by the weights the targets imply."""
         implied = self._target_weights(y)
         if implied is None:
             return sample_weight
-        implied = implied.astype(dtype)
+        implied = implied.astype(np.float64)
         combined = implied if sample_weight is None else sample_weight * implied
         v.check_some_weight(combined, "class_weight (times sample_weight) is zero for every sample")
         return combined
@@ -511,13 +512,16 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     def _train(self, X, Y, sample_weight, validation, incremental, fit_task) -> None:
         """Train from the current weights, copied into one new flat vector."""
         network = self._network
+        start = self.coefs_  # never modified: named in the advice if training diverges
         params = network.pack(self.coefs_, self.intercepts_, X.dtype, _like(X))
         self.coefs_, self.intercepts_ = network.unpack(params)
         try:
             if self.solver == "lbfgs":
-                fit_lbfgs(self, X, Y, sample_weight, params, validation, fit_task)
+                fit_lbfgs(self, X, Y, sample_weight, params, validation, fit_task, start)
             else:
-                fit_stochastic(self, X, Y, sample_weight, params, validation, incremental, fit_task)
+                fit_stochastic(
+                    self, X, Y, sample_weight, params, validation, incremental, fit_task, start
+                )
             self._check_finite_outputs(X)
         finally:
             if not incremental:
@@ -657,9 +661,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             return
         raise DivergenceError(
             "Training produced weights whose outputs on the training data are inf or NaN "
-            "(some inputs are so large that the products overflow). Scale the inputs (e.g. "
-            "StandardScaler) or use a smaller learning_rate_init. The estimator is left as it "
-            "was before this call."
+            f"(some inputs are so large that the products overflow). {LARGE_VALUES} Scale "
+            "the inputs (e.g. StandardScaler in a Pipeline). The estimator is left as it was "
+            "before this call."
         )
 
     # ------------------------------------------------------------------ #

@@ -349,14 +349,18 @@ def train_epoch(batches: Batches, step: Step, show_progress: bool = False) -> tu
     progress = ProgressBar(len(batches)) if show_progress and len(batches) > 1 else None
     accumulated = 0.0
     loss, update, isfinite = step.loss, step.update, math.isfinite  # looked up once
-    for b, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches, 1):
-        batch_loss = loss(X_batch, Y_batch, sw_batch)
-        if not isfinite(batch_loss):
-            raise Diverged
-        update()
-        accumulated += batch_loss * batch_weight
-        if progress is not None:
-            progress.update(b)
+    # An overflow in a step is no reason to warn: it is found right after, by
+    # the checks of the cost (each batch), of the weights and of the
+    # optimizer's state (each epoch), and ends the run as diverged.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for b, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches, 1):
+            batch_loss = loss(X_batch, Y_batch, sw_batch)
+            if not isfinite(batch_loss):
+                raise Diverged
+            update()
+            accumulated += batch_loss * batch_weight
+            if progress is not None:
+                progress.update(b)
     if exploded(step.params):
         raise Diverged
     return accumulated / batches.total_weight, time.perf_counter() - tic
@@ -403,6 +407,8 @@ def run_epochs(
             step.begin_epoch()
             epoch_end.begin()
             loss, seconds = train(batches, step, show_progress)
+            if not step.optimizer.state_finite():
+                raise Diverged
             trained = True
             if epoch_end.end(loss, seconds, step.optimizer.learning_rate):
                 return "stopped"
@@ -434,10 +440,14 @@ def run_lbfgs(step: Step, data, epoch_end, max_iter: int, max_fun: int, tol: flo
 
     def cost_and_grad(x):
         set_params(x)
-        value = ops.item(step.loss(*data))
-        if not np.isfinite(value):
+        # A trial point whose cost or gradient overflows is answered with an
+        # infinite cost, which makes the line search step back: no warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = ops.item(step.loss(*data))
+            grad = ops.to_host(step.grads).astype(np.float64)
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
             return np.inf, np.zeros_like(x)
-        return value, ops.to_host(step.grads).astype(np.float64)
+        return value, grad
 
     def on_iteration(intermediate_result):
         finished[...] = intermediate_result.x

@@ -56,7 +56,7 @@ import scipy.sparse as sp
 from . import _accel
 from ._activations import ACTIVATIONS
 from ._losses import _total_weight, loss_and_output_delta
-from ._ops import NUMPY, ops_of
+from ._ops import NUMPY, device_of, ops_of
 
 Params = list[np.ndarray]
 
@@ -209,10 +209,8 @@ def _place(array) -> tuple:
     """
     if isinstance(array, np.ndarray):
         return (array.dtype.char,)
-    import array_api_compat
-
     kind = type(array)
-    device = str(array_api_compat.device(array))
+    device = str(device_of(array))
     return (f"{kind.__module__}.{kind.__qualname__}", str(array.dtype), device)
 
 

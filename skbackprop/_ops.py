@@ -24,8 +24,10 @@ views, as in NumPy, PyTorch, CuPy and array-api-strict (the parameter vector
 is one array that ``coefs_`` and ``intercepts_`` are views of). JAX arrays
 are immutable and are refused with an error that says so.
 
-Nothing here imports scikit-learn; ``array-api-compat`` is imported only when
-a non-NumPy array arrives.
+Nothing here imports scikit-learn; ``array-api-compat`` (the ``array-api``
+extra) is imported only when an array of another array library arrives
+(:func:`compat`): NumPy arrays, sparse matrices and array-likes that are no
+array library's (DataFrames, lists, the dask path's chunk lists) never need it.
 """
 
 from __future__ import annotations
@@ -203,9 +205,7 @@ class ArrayAPIOps:
         return f"{type(self).__name__}({self.name})"
 
     def _device(self, like):
-        import array_api_compat
-
-        return None if like is None else array_api_compat.device(like)
+        return None if like is None else compat().device(like)
 
     # -- creation and movement -------------------------------------------- #
     def empty(self, shape, dtype, like=None):
@@ -230,12 +230,10 @@ class ArrayAPIOps:
         return self.xp.reshape(array, shape, copy=False)
 
     def to_host(self, array) -> np.ndarray:
-        import array_api_compat
-
         if self.name.startswith("array_api_strict"):
             array = self.xp.asarray(array, device=self.xp.Device("CPU_DEVICE"))
             return np.from_dlpack(array)
-        return np.asarray(array_api_compat.to_device(array, "cpu"))
+        return np.asarray(compat().to_device(array, "cpu"))
 
     def from_host(self, array, like=None, dtype=None):
         array = np.ascontiguousarray(array)
@@ -478,6 +476,37 @@ class CuPyOps(ArrayAPIOps):
 
 _BY_TYPE: dict[type, Any] = {np.ndarray: NUMPY}
 
+#: Top-level modules of array libraries that ``array-api-compat`` wraps
+#: without an ``__array_namespace__`` method on their arrays.
+_WRAPPED_LIBRARIES = frozenset({"torch", "cupy", "jax", "jaxlib", "dask", "sparse", "ndonnx"})
+
+
+def compat():
+    """The ``array_api_compat`` module, or an ImportError naming the extra that installs it."""
+    try:
+        import array_api_compat
+    except ImportError as exc:
+        raise ImportError(
+            "Arrays of libraries other than NumPy (PyTorch, CuPy, array-api-strict, ...) need "
+            "the package array-api-compat, which is not installed. Install it with the "
+            "'array-api' extra: pip install 'skbackprop[array-api]' (or pip install "
+            "array-api-compat), or pass NumPy arrays."
+        ) from exc
+    return array_api_compat
+
+
+def _library_array(array) -> bool:
+    """Whether ``array`` is an array of an array library other than NumPy.
+
+    Such arrays name their namespace (``__array_namespace__``) or come from a
+    library ``array-api-compat`` wraps. Anything else with a ``shape`` (a
+    DataFrame, the dask path's chunked data) is no library's array: NumPy
+    converts it, and ``array-api-compat`` is not needed.
+    """
+    if hasattr(array, "__array_namespace__"):
+        return True
+    return type(array).__module__.partition(".")[0] in _WRAPPED_LIBRARIES
+
 
 def _ops_for_namespace(xp):
     name = getattr(xp, "__name__", "")
@@ -496,21 +525,35 @@ def _ops_for_namespace(xp):
 
 
 def ops_of(array):
-    """The operations for ``array`` (NumPy's for NumPy arrays and sparse matrices)."""
+    """The operations for ``array`` (NumPy's for NumPy arrays, sparse matrices, array-likes).
+
+    Raises
+    ------
+    ImportError
+        For an array of another library when ``array-api-compat`` is not installed.
+    """
     ops = _BY_TYPE.get(type(array))
     if ops is not None:
         return ops
     if isinstance(array, np.ndarray) or sp.issparse(array) or not hasattr(array, "shape"):
         return NUMPY
-    import array_api_compat
-
-    try:
-        namespace = array_api_compat.array_namespace(array)
-    except TypeError:  # not an array of a known library (a DataFrame, say): NumPy's
-        namespace = np
-    ops = _ops_for_namespace(namespace)
+    if not _library_array(array):
+        ops = NUMPY
+    else:
+        try:
+            namespace = compat().array_namespace(array)
+        except TypeError:  # not an array of a library it knows: NumPy's
+            namespace = np
+        ops = _ops_for_namespace(namespace)
     _BY_TYPE[type(array)] = ops
     return ops
+
+
+def device_of(array):
+    """The device of an array of any library (``'cpu'`` for NumPy arrays)."""
+    if ops_of(array).host:
+        return "cpu"
+    return compat().device(array)
 
 
 def same_place(a, b) -> bool:
@@ -520,6 +563,4 @@ def same_place(a, b) -> bool:
         return False
     if ops_a.host:
         return True
-    import array_api_compat
-
-    return array_api_compat.device(a) == array_api_compat.device(b)
+    return device_of(a) == device_of(b)

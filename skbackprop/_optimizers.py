@@ -74,6 +74,10 @@ class SGD:
         if self.schedule == "invscaling":
             self.learning_rate = self.learning_rate_init / (time_step + 1) ** self.power_t
 
+    def state_finite(self) -> bool:
+        """Always True: a velocity that overflows makes the weights overflow, which the loop sees."""
+        return True
+
     def on_plateau(self) -> bool:
         """The score stopped improving: True when the rate was lowered ('adaptive')."""
         if self.schedule != "adaptive" or self.learning_rate <= ADAPTIVE_MIN_RATE:
@@ -151,6 +155,18 @@ class Adam:
 
     def epoch_end(self, time_step: int) -> None:
         """Adam keeps its rate: the adaptive step sizes are its schedule."""
+
+    def state_finite(self) -> bool:
+        """Whether the moments are finite (one pass over the second moment).
+
+        A gradient beyond about ``sqrt(max float / 1000)`` makes ``V`` infinite
+        while the weights stay finite: every later step is then 0, and the
+        run would stall without any other sign. ``V >= 0``, so its maximum
+        tells (NaN fails the comparison too); an infinite ``M`` makes the
+        weights NaN, which the loop already sees.
+        """
+        ops = ops_of(self._v)
+        return ops.item(ops.max_reduce(self._v, axis=None)) < math.inf
 
     def on_plateau(self) -> bool:
         """Adam does not react to a plateau: training stops."""

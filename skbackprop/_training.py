@@ -13,6 +13,7 @@ import sys
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from ._compiled import epoch_trainer
@@ -38,7 +39,7 @@ from ._loop import (
     train_epoch,
     train_epoch_on_device,
 )
-from ._network import _chunk_rows, _place
+from ._network import _chunk_rows, _place, abs_max
 from ._optimizers import SGD, Adam
 from ._threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for
 
@@ -105,12 +106,16 @@ def _epoch_end(est, validation, n_samples: int, solver_handlers, fit_task) -> Ep
     return EpochEnd(est, handlers)
 
 
-def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fit_task) -> None:
+def fit_stochastic(
+    est, X, Y, sample_weight, params, validation, incremental, fit_task, start=None
+) -> None:
     """Train with 'sgd' or 'adam': ``max_iter`` epochs (one for partial_fit) or fewer.
 
     ``params`` is the flat parameter vector, trained in place; ``validation``
     is ``(X_val, y_val, sample_weight_val)`` or None; ``fit_task`` is
-    scikit-learn's fit task (``_callbacks.FitTask``) or None.
+    scikit-learn's fit task (``_callbacks.FitTask``) or None; ``start`` the
+    weight matrices the call started from (looked at only if training
+    diverges).
     """
     opt = _optimizer_for(est, params, incremental)
     batch_size = _batch_size(est, X.shape[0])
@@ -144,7 +149,7 @@ def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fi
     finally:
         epoch_end.close()
     if why == "diverged":
-        _diverged(est, plateau)
+        _diverged(est, plateau, X, Y, start)
     elif why == "interrupted":
         _warn_interrupted(est)
     elif why == "max_iter" and not incremental:
@@ -157,23 +162,87 @@ def fit_stochastic(est, X, Y, sample_weight, params, validation, incremental, fi
         plateau.restore_best()
 
 
-def _diverged(est, plateau) -> None:
+#: scikit-learn's words for a fit whose weights overflowed (its own tests look for them).
+LARGE_VALUES = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed."
+)
+
+#: Inputs or targets beyond this magnitude are named as a cause of a divergence.
+LARGE_DATA = 1e3
+
+#: Starting weights outside this range of magnitudes are named as a cause.
+USUAL_WEIGHTS = (1e-8, 1e2)
+
+_LEFT_AS_IT_WAS = "The estimator is left as it was before this call."
+
+
+def _largest(array) -> float | None:
+    """``max |array|`` of in-memory data (dense, sparse, any library); None for chunks."""
+    if array is None or isinstance(array, ChunkedData):
+        return None
+    return abs_max(array.data if sp.issparse(array) else array)
+
+
+def divergence_advice(est, X, Y, start) -> str:
+    """What to change after a divergence, from the facts that point at its cause.
+
+    ``start`` holds the weight matrices the diverging call started from
+    (None when unknown). Large inputs (and, for a regressor, large
+    targets) come first, with scikit-learn's words, and alone: no step size
+    tames them. Otherwise starting weights far from the usual scale, and the
+    solver's own lever: the step size for 'sgd' and 'adam', the L2 penalty
+    for 'lbfgs' (whose weights grow without bound on separable data when
+    ``alpha`` is 0).
+    """
+    advice = []
+    largest_x = _largest(X)
+    if largest_x is not None and largest_x > LARGE_DATA:
+        advice.append(
+            f"{LARGE_VALUES} X has values up to {largest_x:.3g}: scale the inputs, e.g. with "
+            "StandardScaler in a Pipeline."
+        )
+    largest_y = _largest(Y) if not est._labels_as_targets else None
+    if largest_y is not None and largest_y > LARGE_DATA:
+        advice.append(
+            f"The targets reach {largest_y:.3g}: scale them, e.g. with "
+            "sklearn.compose.TransformedTargetRegressor(transformer=StandardScaler())."
+        )
+    if advice:  # the data explain it; the solver's lever would not help
+        return " ".join(advice)
+    low, high = USUAL_WEIGHTS
+    start_weights = max(abs_max(W) for W in start) if start else None
+    if start_weights is not None and not low <= start_weights <= high:
+        kind = "tiny" if start_weights < low else "large"
+        advice.append(
+            f"The starting weights are {kind} (largest magnitude {start_weights:.3g}): start "
+            "from weights of the usual scale (weight_init='auto', or coefs_init and "
+            "intercepts_init of about 1/sqrt(fan_in))."
+        )
+    if est.solver == "lbfgs":
+        advice.append(
+            f"Increase alpha (now {est.alpha:g}): the L2 penalty keeps the weights bounded."
+        )
+    else:
+        advice.append(f"Use a smaller learning_rate_init (now {est.learning_rate_init:g}).")
+    return " ".join(advice)
+
+
+def _diverged(est, plateau, X, Y, start) -> None:
     """A stochastic epoch diverged: an error, unless early stopping has a best epoch."""
     epoch = est.n_iter_ + 1
+    advice = divergence_advice(est, X, Y, start)
     if not (est.early_stopping and plateau.best_params is not None):
         # No weights to put back: a raising call restores the whole estimator.
         raise DivergenceError(
-            f"Training diverged in epoch {epoch}: the cost or the weights became "
-            f"inf, NaN or larger than {WEIGHT_LIMIT:g} "
-            f"(learning_rate_init={est.learning_rate_init}). Use a smaller "
-            "learning_rate_init, scale the inputs (e.g. StandardScaler), or use "
-            "solver='adam'. The estimator is left as it was before this call."
+            f"Training diverged in epoch {epoch}: the cost, the weights or the optimizer's "
+            f"state became inf, NaN or (weights) larger than {WEIGHT_LIMIT:g}. {advice} "
+            f"{_LEFT_AS_IT_WAS}"
         )
     warn_at_caller(
         f"Training diverged in epoch {epoch}; early stopping ends training there and "
         "keeps the weights of the best validation score "
-        f"({plateau.best_score:.6g}). A smaller learning_rate_init or scaled inputs may "
-        "train further.",
+        f"({plateau.best_score:.6g}). To train further: {advice}",
     )
 
 
@@ -185,7 +254,7 @@ def _warn_interrupted(est) -> None:
     )
 
 
-def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task) -> None:
+def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task, start=None) -> None:
     """Train with L-BFGS on the whole data; arguments as :func:`fit_stochastic`."""
     if isinstance(X, ChunkedData):
         step = X.lbfgs_step(est._network, est.loss_function_, est.alpha, params)
@@ -209,9 +278,8 @@ def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task) -> None:
         return
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         raise DivergenceError(
-            "L-BFGS diverged: the cost became inf or NaN. Scale the inputs (e.g. "
-            "StandardScaler) or increase alpha. The estimator is left as it was before "
-            "this call."
+            "L-BFGS diverged: the cost or the weights became inf or NaN. "
+            f"{divergence_advice(est, X, Y, start)} {_LEFT_AS_IT_WAS}"
         )
     params[...] = step.ops.from_host(result.x, params, params.dtype)
     est.loss_ = float(result.fun)

@@ -195,10 +195,12 @@ def sample_weight_values(sample_weight, n_samples: int, dtype) -> np.ndarray | N
     """
     if sample_weight is None:
         return None
+    # Checked in float64 whatever the data's dtype: a finite weight that the
+    # cast to float32 would turn into inf is the user's value, not an inf.
     if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
-        sw = np.full(n_samples, sample_weight, dtype=dtype)
+        sw = np.full(n_samples, sample_weight, dtype=np.float64)
     else:
-        sw = np.array(sample_weight, dtype=dtype)
+        sw = np.array(sample_weight, dtype=np.float64)
     if sw.ndim != 1 or sw.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight must be a scalar or a 1-D array of length n_samples={n_samples}; "
@@ -208,7 +210,36 @@ def sample_weight_values(sample_weight, n_samples: int, dtype) -> np.ndarray | N
         raise ValueError("sample_weight contains NaN or infinity; pass finite weights.")
     if np.any(sw < 0):
         raise ValueError("sample_weight has negative values; weights must be >= 0.")
-    return sw
+    return weights_as(sw, np.dtype(dtype))
+
+
+def weights_as(sw: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Checked float64 weights ``sw`` in ``dtype``, or an error if ``dtype`` cannot hold them.
+
+    The cost divides by the weights' sum, so each weight and their sum must be
+    finite in ``dtype``, and positive weights must not all round to zero.
+    """
+    info = np.finfo(dtype)
+    wider = ", or pass X as float64" if info.bits < 64 else ""
+    # The sum as a fraction of the largest number: no overflow on the way.
+    if sw.shape[0] and np.add.reduce(sw / info.max) > 1.0:
+        largest = float(sw.max())
+        raise ValueError(
+            f"sample_weight is too large for the training data's dtype {dtype.name}: the "
+            f"largest weight is {largest:.3g} and the weights add up to more than "
+            f"{info.max:.3g}, the largest {dtype.name} number. Only the weights' ratios "
+            "matter to the cost (a weighted mean): divide them by their mean (the L2 "
+            f"penalty then weighs as without weights){wider}."
+        )
+    cast = sw.astype(dtype)
+    if sw.shape[0] and not np.any(cast > 0) and np.any(sw > 0):
+        raise ValueError(
+            f"sample_weight is too small for the training data's dtype {dtype.name}: the "
+            f"largest weight is {float(sw.max()):.3g}, which rounds to 0 in {dtype.name} "
+            f"(smallest positive number {info.smallest_subnormal:.3g}). Only the weights' "
+            f"ratios matter to the cost: divide them by their mean{wider}."
+        )
+    return cast
 
 
 def check_some_weight(weights: np.ndarray, what: str) -> None:

@@ -7,6 +7,7 @@ multiplies into the sample weights, and ``'balanced'`` is
 definition gives an unweighted problem the weighted fit must match.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -113,3 +114,53 @@ def test_class_weight_with_unknown_label_is_refused():
     X, y = noisy_problem("classifier")
     with pytest.raises(ValueError, match="class_weight"):
         BackpropClassifier((3,), class_weight={7: 2.0}, max_iter=2).fit(X, y)
+
+
+# --------------------------------------------------------------------------- #
+# Weights are checked in float64, before the cast to the data's dtype
+# --------------------------------------------------------------------------- #
+@pytest.mark.parametrize(
+    "weights, dtype, message",
+    [
+        # finite weights that float32 cannot hold: the user's values, not NaN or inf
+        (1e300, np.float32, "too large for the training data's dtype float32"),
+        (np.r_[np.ones(29), 1e39], np.float32, "largest weight is 1e+39"),
+        (np.full(30, 1.5e37), np.float32, "add up to more than 3.4e+38"),
+        (np.full(30, 1e307), np.float64, "too large for the training data's dtype float64"),
+        (1e-60, np.float32, "rounds to 0 in float32"),
+    ],
+)
+def test_weights_beyond_the_data_dtype_are_named(weights, dtype, message):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3)).astype(dtype)
+    y = np.arange(30) % 2
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "overflow encountered in cast"
+        with pytest.raises(ValueError, match=re.escape(message)) as info:
+            clf.fit(X, y, sample_weight=weights)
+    assert "NaN or infinity" not in str(info.value)
+    assert ("pass X as float64" in str(info.value)) == (dtype == np.float32)
+    assert not hasattr(clf, "coefs_")
+
+
+def test_class_weights_times_sample_weights_beyond_float32_are_named():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3)).astype(np.float32)
+    y = np.arange(30) % 2
+    clf = BackpropClassifier(hidden_layer_sizes=(3,), max_iter=2, class_weight={0: 1e30})
+    with pytest.raises(ValueError, match="too large for the training data's dtype float32"):
+        clf.fit(X, y, sample_weight=np.full(30, 1e10))
+
+
+def test_large_float32_weights_within_range_train_like_their_ratios():
+    # Only the ratios matter to the cost (a weighted mean) when alpha is 0.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3)).astype(np.float32)
+    y = np.arange(30) % 2
+    w = rng.uniform(0.5, 2.0, size=30)
+    params = dict(hidden_layer_sizes=(3,), max_iter=3, alpha=0.0, random_state=0, solver="sgd")
+    a = fit_quietly(BackpropClassifier(**params), X, y, sample_weight=w)
+    b = fit_quietly(BackpropClassifier(**params), X, y, sample_weight=w * 2.0**100)
+    for W, V in zip(a.coefs_, b.coefs_, strict=True):
+        np.testing.assert_allclose(W, V, rtol=1e-5)
