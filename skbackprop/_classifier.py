@@ -38,7 +38,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         Output units. 'auto' is softmax for multiclass targets and a sigmoid
         unit per label for binary and multilabel targets. 'sigmoid' on
         multiclass targets gives the classic network, one sigmoid unit per
-        class; ``predict_proba`` then normalises each row to sum to 1.
+        class; ``predict_proba`` then normalises each row to sum to 1, and
+        ``predict`` takes the class of the largest normalised value (the
+        first of them where saturated units tie at 1).
         'softmax' on binary targets uses two output units.
 
     loss : {{'auto', 'cross_entropy', 'log_loss', 'squared_error'}}, default='auto'
@@ -394,6 +396,14 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             Natural logarithm of the class probabilities.
+
+        Notes
+        -----
+        The logarithm is taken of the probabilities ``predict_proba`` returns,
+        element by element, so the two rank the classes alike: probabilities
+        that are equal (several sigmoid units that all round to 1, say) have
+        equal logarithms, and a probability that underflowed to 0 has the
+        logarithm ``-inf``.
         """
         out = self._dask_output(X, "predict_log_proba")
         if out is not None:
@@ -414,6 +424,13 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Labels, or a label-indicator matrix for multilabel targets.
+
+        Notes
+        -----
+        The label of a row is the class of its largest ``predict_proba``
+        value, ``classes_[np.argmax(predict_proba(X), axis=1)]``, the first of
+        them where several are equal; for multilabel targets a label is set
+        where its probability exceeds 0.5.
         """
         out = self._dask_output(X, "predict")
         if out is not None:
@@ -451,34 +468,45 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         return self._label_binarizer.y_type_ == "multiclass" and self.out_activation_ == "logistic"
 
     def _prediction_activation(self):
-        # Several sigmoid units for one label: work from the pre-activations,
-        # which stay informative where every sigmoid rounds to 0 or to 1.
+        # Several sigmoid units for one label: predict_proba normalises the
+        # rows from the pre-activations, which stay informative where every
+        # sigmoid underflows to 0 (predict then ranks those probabilities).
         return "identity" if self._sigmoid_multiclass() else None
 
     def _proba_from_output(self, out: np.ndarray) -> np.ndarray:
+        """``predict_proba`` from the network's output (overwritten for several units)."""
         ops = ops_of(out)
         if out.shape[1] == 1:
             return ops.concat_columns([1 - out, out])
         if self._sigmoid_multiclass():
-            # sigmoid(z_k) / sum_j sigmoid(z_j), through log sigmoid(z) =
-            # -log(1 + exp(-z)) and a softmax of those: rows sum to 1 even
-            # where every sigmoid underflows to 0.
-            ops.logaddexp(0.0, -out, out=out)
-            out *= -1.0
+            # sigmoid(z_k) / sum_j sigmoid(z_j) as a softmax of log sigmoid(z):
+            # rows sum to 1 even where every sigmoid underflows to 0.
+            _log_sigmoid(out, ops)
             ACTIVATIONS["softmax"][0](out, ops)
         return out
 
     def _labels_from_output(self, out: np.ndarray) -> np.ndarray:
         """Labels from the network's output, in the output's library and device.
 
-        Labels that library cannot hold (strings, objects) come back as NumPy.
+        The labels are those of :meth:`predict_proba`'s largest value in each
+        row (the first where several are equal, as ``numpy.argmax``); for
+        several sigmoid units of one label the probabilities are computed
+        from ``out`` first, overwriting it. Labels that library cannot hold
+        (strings, objects) come back as NumPy.
         """
         ops = ops_of(out)
         if self._multilabel():
             return ops.astype(out > 0.5, ops.xp.int64)
         if out.shape[1] == 1:
+            # The argmax of the row [1 - p, p]: for p >= 1/2 the difference
+            # 1 - p is exact, so the second column wins exactly where p > 1/2.
             codes = ops.astype(out[:, 0] > 0.5, ops.xp.int64)
         else:
+            if self._sigmoid_multiclass():
+                # Not the argmax of the pre-activations: sigmoids that round
+                # to the same value (all to 1 when saturated) tie in
+                # predict_proba, and the label must be the first of them.
+                out = self._proba_from_output(out)
             codes = ops.argmax_rows(out)
         if ops.host:
             return self.classes_[codes]
@@ -498,3 +526,19 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         # Softmax outputs sum to one, so they cannot represent several labels at once.
         tags.classifier_tags.multi_label = self.output_activation != "softmax"
         return tags
+
+
+def _log_sigmoid(z, ops):
+    """``log sigmoid(z) = min(z, 0) - log1p(exp(-|z|))`` in place, finite for finite ``z``.
+
+    The same branches as ``-logaddexp(0, -z)``, in whole-array passes that
+    are several times faster than NumPy's ``logaddexp`` (``predict`` runs it
+    too), and the formula of the ONNX graph (``skbackprop.onnx``). The two
+    subtractions that make ``-|z|`` are exact (one operand of each is 0).
+    """
+    low = ops.minimum(z, 0.0)  # min(z, 0)
+    ops.subtract(z, low, out=z)  # max(z, 0)
+    ops.subtract(low, z, out=z)  # min(z, 0) - max(z, 0) = -|z|
+    ops.exp(z, out=z)
+    ops.log1p(z, out=z)
+    return ops.subtract(low, z, out=z)

@@ -24,8 +24,10 @@ then the output layer as the estimator computes it:
 - one sigmoid unit per class of a single-label problem (the classic
   network): ``predict_proba``'s row normalisation, ``sigmoid(z_k) / sum_j
   sigmoid(z_j)``, computed as a softmax of ``log sigmoid(z)`` as the
-  estimator does (finite where every sigmoid underflows); labels from the
-  ``ArgMax`` of ``z``;
+  estimator does (finite where every sigmoid underflows, with an accurate
+  ``log1p`` that keeps saturated units apart as NumPy does); labels from the
+  ``ArgMax`` of those probabilities (saturated units tie there, and
+  ``ArgMax`` takes the first of tied values, as ``predict``);
 - regression: the identity, ``Sigmoid``, ``Tanh``, or ``Exp`` (Poisson) with
   the estimator's cap on its input; the output has shape
   ``(n_samples, n_outputs)``, as for scikit-learn's ``MLPRegressor``.
@@ -227,8 +229,9 @@ def _convert_classifier(scope, operator, container) -> None:
 def _codes_and_probabilities(graph: _Graph, est, out: str) -> tuple[str, str]:
     """The class index of each row (int64) and ``predict_proba``, from the network's output."""
     if est._sigmoid_multiclass():  # out is z: a softmax of log sigmoid(z), as predict_proba
-        codes = graph.node("ArgMax", [out], axis=1, keepdims=0)
-        return codes, graph.node("Softmax", [_log_sigmoid(graph, out)], axis=1)
+        # Labels from the probabilities, not from z: saturated units tie there.
+        proba = graph.node("Softmax", [_log_sigmoid(graph, out)], axis=1)
+        return graph.node("ArgMax", [proba], axis=1, keepdims=0), proba
     if len(est.classes_) == 2 and est.n_outputs_ == 1:  # one sigmoid unit: [1 - p, p]
         above = graph.node("Cast", [graph.node("Greater", [out, graph.constant(0.5)])],
                            to=TensorProto.INT64)
@@ -239,13 +242,28 @@ def _codes_and_probabilities(graph: _Graph, est, out: str) -> tuple[str, str]:
 
 
 def _log_sigmoid(graph: _Graph, z: str) -> str:
-    """``log sigmoid(z) = min(z, 0) - log(1 + exp(-|z|))``, finite for every finite ``z``.
+    """``log sigmoid(z) = min(z, 0) - log1p(exp(-|z|))``, finite for every finite ``z``.
 
     (onnxruntime has no float64 ``Softplus``.)
     """
     tail = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [z])])])
-    log_term = graph.node("Log", [graph.node("Add", [tail, graph.constant(1.0)])])
-    return graph.node("Sub", [graph.node("Min", [z, graph.constant(0.0)]), log_term])
+    return graph.node("Sub", [graph.node("Min", [z, graph.constant(0.0)]), _log1p(graph, tail)])
+
+
+def _log1p(graph: _Graph, t: str) -> str:
+    """``log(1 + t)`` for ``t >= 0``, accurate where ``t`` is small (ONNX has no ``Log1p``).
+
+    With ``u = 1 + t`` rounded, ``log(u) * t / (u - 1)`` corrects the rounding
+    of ``u`` (W. Kahan's formula), and ``t`` itself is the value where ``u``
+    rounds to 1. ``log(1 + t)`` alone would lose the digits of tiny ``t``, and
+    with them the order of saturated sigmoid units that ``predict_proba``
+    (NumPy's ``log1p``) keeps.
+    """
+    u = graph.node("Add", [t, graph.constant(1.0)])
+    ratio = graph.node("Div", [t, graph.node("Sub", [u, graph.constant(1.0)])])
+    corrected = graph.node("Mul", [graph.node("Log", [u]), ratio])
+    rounded_up = graph.node("Greater", [u, graph.constant(1.0)])
+    return graph.node("Where", [rounded_up, corrected, t])
 
 
 def _label_values(labels: np.ndarray) -> np.ndarray:

@@ -113,13 +113,42 @@ def _classifier(case, activation="relu", hidden=(6,), model_dtype=np.float64, la
     return _fit(est, X, y, model_dtype)
 
 
-def _assert_classifier_matches(est, X, graph_dtype, model_dtype):
+def _assert_labels_follow_probabilities(est, labels, probabilities):
+    """The graph's labels are those of its own probabilities (first of tied, as predict)."""
+    if est._multilabel():
+        np.testing.assert_array_equal(labels, (probabilities > 0.5).astype(np.int64))
+    else:
+        expected = est.classes_[np.argmax(probabilities, axis=1)]
+        np.testing.assert_array_equal(labels, _label_values(expected))
+
+
+def _label_values(labels):
+    """Labels as the graph gives them: whole-number floats as int64."""
+    return labels.astype(np.int64) if labels.dtype.kind == "f" else labels
+
+
+def _near_ties(proba, tol):
+    """Rows whose two largest probabilities are within ``2 tol`` (never for one column)."""
+    top = np.sort(proba, axis=1)[:, -2:]
+    return top[:, 1] - top[:, 0] <= 2 * tol
+
+
+def _assert_classifier_matches(est, X, graph_dtype, model_dtype, tol=None):
     out = _run(est, X, graph_dtype, options={id(est): {"zipmap": False}})
-    np.testing.assert_array_equal(out["label"], est.predict(X))
     proba = est.predict_proba(X)
     assert out["probabilities"].dtype == graph_dtype
-    np.testing.assert_allclose(out["probabilities"], proba, rtol=0,
-                               atol=_tolerance(model_dtype, graph_dtype))
+    tol = _tolerance(model_dtype, graph_dtype) if tol is None else tol
+    np.testing.assert_allclose(out["probabilities"], proba, rtol=0, atol=tol)
+    _assert_labels_follow_probabilities(est, out["label"], out["probabilities"])
+    expected = est.predict(X)
+    if model_dtype == graph_dtype or est._multilabel():
+        np.testing.assert_array_equal(out["label"], expected)
+    else:
+        # Computed in another precision, probabilities that the model tells apart
+        # can tie in the graph (all saturated sigmoids at 1.0 in float32): the
+        # labels may then differ, on near ties only.
+        differ = out["label"] != expected
+        assert _near_ties(proba, tol)[differ].all()
 
 
 @pytest.mark.parametrize("case", OUTPUT_CASES)
@@ -178,6 +207,42 @@ def test_saturated_units():
         _assert_classifier_matches(est, X, np.float32, np.float64)
 
 
+def _fuzz_case():
+    """Three sigmoid units saturated by inputs in the hundreds: ties in predict_proba."""
+    X = np.array([[125.7], [-132.1], [640.4], [104.9], [0.3], [-2.0]])
+    est = BackpropClassifier(hidden_layer_sizes=(), output_activation="sigmoid", max_iter=1,
+                             learning_rate_init=1e-4, random_state=0)
+    return _fit(est, X[:4], [3, 2, 2, 1]), X
+
+
+@pytest.mark.parametrize("graph_dtype", [np.float64, np.float32], ids=["graph64", "graph32"])
+def test_saturated_sigmoid_units_tie_as_in_predict(graph_dtype):
+    est, X = _fuzz_case()
+    proba = est.predict_proba(X)
+    assert proba[1, 1] == proba[1, 2]  # both sigmoids at 1.0: the first class wins
+    out = _run(est, X, graph_dtype, options={id(est): {"zipmap": False}})
+    _assert_labels_follow_probabilities(est, out["label"], out["probabilities"])
+    np.testing.assert_array_equal(out["label"], est.predict(X))
+    assert out["label"][1] == 2
+
+
+@pytest.mark.parametrize("case", OUTPUT_CASES)
+@every_dtype_pair
+def test_extreme_weights_and_tied_units(case, model_dtype, graph_dtype):
+    """Output weights scaled up a hundredfold and shifted (most sigmoids at 1.0), and a
+    duplicated output unit: the labels follow the graph's probabilities, first of tied ones."""
+    est = _classifier(case, "relu", model_dtype=model_dtype)
+    est.coefs_[-1] *= 100
+    est.intercepts_[-1] *= 100
+    est.intercepts_[-1] += 500
+    if est.n_outputs_ > 1:  # the last unit a copy of the first: tied probabilities
+        est.coefs_[-1][:, -1] = est.coefs_[-1][:, 0]
+        est.intercepts_[-1][-1] = est.intercepts_[-1][0]
+    # Pre-activations in the thousands: float32 rounds them by about 1e-4.
+    tol = None if model_dtype == graph_dtype else 1e-3
+    _assert_classifier_matches(est, _test_inputs(), graph_dtype, model_dtype, tol)
+
+
 @pytest.mark.parametrize("case", OUTPUT_CASES)
 @pytest.mark.parametrize("opset", [9, 13])
 def test_older_opsets(case, opset):
@@ -186,6 +251,7 @@ def test_older_opsets(case, opset):
     out = _run(est, X, np.float32, options={id(est): {"zipmap": False}},
                target_opset={"": opset, "ai.onnx.ml": 1})
     np.testing.assert_array_equal(out["label"], est.predict(X))
+    _assert_labels_follow_probabilities(est, out["label"], out["probabilities"])
     np.testing.assert_allclose(out["probabilities"], est.predict_proba(X), rtol=0, atol=1e-5)
 
 
