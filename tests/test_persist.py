@@ -16,6 +16,7 @@ import copy
 import io
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -256,3 +257,37 @@ def test_unfitted_estimator_round_trips():
     loaded = pickle.loads(pickle.dumps(est))
     assert loaded.get_params() == est.get_params()
     assert isinstance(loaded, BaseEstimator) and not hasattr(loaded, "coefs_")
+
+
+# --------------------------------------------------------------------------- #
+# Models pickled by an earlier version still load and continue
+# --------------------------------------------------------------------------- #
+FIXTURE = Path(__file__).parent / "data" / "pickled_models.pkl"
+
+
+@pytest.mark.skipif(
+    np.lib.NumpyVersion(np.__version__) < "2.0.0",
+    reason="the fixture was pickled with NumPy 2, which NumPy < 2 cannot read",
+)
+@pytest.mark.parametrize("name", ["classifier-adam", "classifier-nesterov", "regressor-adam"])
+def test_models_pickled_by_an_earlier_version_predict_and_continue(name):
+    # tests/data/make_pickled_models.py wrote the fixture with the code of
+    # 2026-12-07 (before the layered layout), with the predictions and the
+    # weights after one more partial_fit computed then: the oracle. Equal to
+    # 1e-10 rather than bit for bit: another machine's BLAS may round the
+    # products differently from the one that wrote the fixture.
+    record = pickle.loads(FIXTURE.read_bytes())
+    model = pickle.loads(record["models"][name])
+    expected = record["expected"][name]
+    X = record["X"]
+    if name.startswith("regressor"):
+        np.testing.assert_allclose(model.predict(X), expected["predict"], rtol=1e-10)
+    else:
+        np.testing.assert_array_equal(model.predict(X), expected["predict"])
+        np.testing.assert_allclose(model.predict_proba(X), expected["predict_proba"], rtol=1e-10)
+    y = record["target"] if name.startswith("regressor") else record["labels"]
+    model.partial_fit(X, y)
+    after = [*model.coefs_, *model.intercepts_]
+    then = [*expected["coefs_after"], *expected["intercepts_after"]]
+    for W, W_then in zip(after, then, strict=True):
+        np.testing.assert_allclose(W, W_then, rtol=1e-10, atol=1e-14)
