@@ -21,8 +21,8 @@ same rows computed into NumPy arrays in this process beforehand. Columns:
   the data and generating it (twice: the first pass and the persist), for
   ``in memory`` not (computing the rows into memory is not timed);
 - ``evals``: cost-and-gradient evaluations, counted by wrapping a counter
-  (and a clock) around ``skbackprop._dask.MapReduceStep.loss`` for ``dask``
-  and ``skbackprop._loop.Step.loss`` for ``in memory``: each L-BFGS
+  (and a clock) around ``skbackprop.integrations.dask.MapReduceStep.loss`` for ``dask``
+  and ``skbackprop.training.loop.Step.loss`` for ``in memory``: each L-BFGS
   evaluation is one call of these (private classes, patched only for the
   benchmark);
 - ``s/eval``: ``fit s / evals``; ``median s/eval``: the median of the
@@ -115,9 +115,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_vs_sklearn
 
 from bench_vs_sklearn import rst_table  # noqa: E402  (this folder)
 
-from skbackprop import BackpropClassifier, _accel  # noqa: E402
-from skbackprop._dask import MapReduceStep  # noqa: E402
-from skbackprop._loop import Step  # noqa: E402
+from skbackprop import BackpropClassifier  # noqa: E402
+from skbackprop.core import kernels  # noqa: E402
+from skbackprop.integrations.dask import MapReduceStep  # noqa: E402
+from skbackprop.training.loop import Step  # noqa: E402
 
 N_FEATURES, N_CLASSES, HIDDEN = 784, 10, (64,)
 RULE_SEED, TRAIN_SEED, TEST_SEED = 0, 1, 2
@@ -433,7 +434,7 @@ def describe(client) -> None:
     packages = ("numpy", "scipy", "scikit-learn", "dask", "distributed", "skbackprop")
     versions = {p: importlib.metadata.version(p) for p in packages}
     print("# " + ", ".join(f"{k} {v}" for k, v in versions.items()) +
-          f", numba {'installed' if _accel.available() else 'absent'}")
+          f", numba {'installed' if kernels.available() else 'absent'}")
     for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if name in os.environ:
             print(f"# {name}={os.environ[name]} is set")

@@ -69,7 +69,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_vs_sklearn
 
 from bench_vs_sklearn import sklearn_initial_weights  # noqa: E402  (this folder)
 
-from skbackprop import BackpropClassifier, _accel, _compiled  # noqa: E402
+from skbackprop import BackpropClassifier  # noqa: E402
+from skbackprop.core import kernels  # noqa: E402
+from skbackprop.training import compiled_epoch  # noqa: E402
 
 NEVER = 10**9  # n_iter_no_change beyond max_iter: every epoch runs
 
@@ -257,7 +259,7 @@ def compile_seconds() -> str:
     first and second fit of a tiny model (the first includes importing numba
     and compiling, or loading, the epoch kernel).
     """
-    if not _accel.available():
+    if not kernels.available():
         return "numba not installed: pure NumPy only"
     import os
     import tempfile
@@ -300,13 +302,13 @@ def main(argv=None) -> None:
     versions = {p: importlib.metadata.version(p) for p in ("numpy", "scipy", "scikit-learn")}
     print(f"# python {platform.python_version()}, " +
           ", ".join(f"{k} {v}" for k, v in versions.items()) +
-          f", numba {'installed' if _accel.available() else 'absent'}")
+          f", numba {'installed' if kernels.available() else 'absent'}")
     print(f"# compile: {compile_seconds()}")
     # This process's first compiled fit would otherwise pay numba's import and
     # the kernel's load inside the first timed row.
-    _compiled.warm_up()
-    _accel.warm_up()
-    compiled = _accel.available()
+    compiled_epoch.warm_up()
+    kernels.warm_up()
+    compiled = kernels.available()
     header = (f"{'case':<20}{'unit':>10}{'sklearn':>11}{'ours':>11}{'ratio':>7}"
               + (f"{'numpy':>11}{'ratio':>7}" if compiled else "")
               + f"{'sk acc':>8}{'acc':>8}{'arith':>7}")
@@ -322,7 +324,7 @@ def main(argv=None) -> None:
         for r in range(repeats):
             for library in libraries if r % 2 == 0 else libraries[::-1]:
                 count = counter if (library == "ours" and r == 0) else None
-                context = _accel.disabled() if library == "numpy" else contextlib.nullcontext()
+                context = kernels.disabled() if library == "numpy" else contextlib.nullcontext()
                 with context:
                     seconds, acc, n = run_once(row, "sklearn" if library == "sklearn" else "ours",
                                                data, random_state=r, counter=count, folds=folds)

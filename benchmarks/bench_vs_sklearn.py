@@ -68,7 +68,8 @@ from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skbackprop import BackpropClassifier, _accel  # noqa: E402
+from skbackprop import BackpropClassifier  # noqa: E402
+from skbackprop.core import kernels  # noqa: E402
 
 N_FEATURES = 784
 N_CLASSES = 10
@@ -264,7 +265,7 @@ def run_config(cfg: Config, data, epochs: int, repeats: int, peaks: dict) -> dic
     n_epochs = epochs if cfg.solver != "lbfgs" else max(epochs, 5)
     # 'np' is ours with the optional compiled kernels switched off (pure NumPy),
     # timed only when they are installed: it shows what they contribute.
-    who_all = ["sk", "ours"] + (["np"] if _accel.available() and cfg.kind == "fit" else [])
+    who_all = ["sk", "ours"] + (["np"] if kernels.available() and cfg.kind == "fit" else [])
     times = {w: [] for w in who_all}
     accs = {w: [] for w in who_all}
     iters = {w: set() for w in who_all}
@@ -285,7 +286,7 @@ def run_config(cfg: Config, data, epochs: int, repeats: int, peaks: dict) -> dic
                 accs[who].append(model.score(X_test, y_test))
         else:
             for who, model in group:
-                with _accel.disabled() if who == "np" else contextlib.nullcontext():
+                with kernels.disabled() if who == "np" else contextlib.nullcontext():
                     seconds, n_iter, nfev = time_fit(model, X, y)
                 times[who].append(seconds / n_iter)
                 iters[who].add(n_iter)
@@ -414,8 +415,8 @@ def main(argv=None) -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"scikit-learn {sklearn.__version__}, {platform.machine()} {platform.processor() or ''}")
-    if _accel.available():
-        _accel.warm_up()  # compile once, before any timing
+    if kernels.available():
+        kernels.warm_up()  # compile once, before any timing
         print(f"ours: with the optional compiled kernels (numba {importlib.metadata.version('numba')}); "
               "np: ours without them")
     else:

@@ -49,9 +49,10 @@ from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from skbackprop import BackpropClassifier, _accel  # noqa: E402
-from skbackprop._network import Network  # noqa: E402
-from skbackprop._optimizers import Adam  # noqa: E402
+from skbackprop import BackpropClassifier  # noqa: E402
+from skbackprop.core import kernels  # noqa: E402
+from skbackprop.core.network import Network  # noqa: E402
+from skbackprop.core.optimizers import Adam  # noqa: E402
 
 UNITS = [784, 256, 256, 10]
 ALPHA = 1e-4
@@ -137,18 +138,18 @@ def measure(dtype, batch: int, calls: int = 50, blocks: int = 8) -> dict:
 
     def pure_numpy(func):
         def run():
-            with _accel.disabled():
+            with kernels.disabled():
                 func()
 
         return run
 
     funcs = {"sklearn partial_fit": sk_partial_fit, "ours partial_fit": ours_partial_fit,
              "ours step": ours_step}
-    if _accel.available():
+    if kernels.available():
         funcs["ours step, pure NumPy"] = pure_numpy(ours_step)
     funcs["  of which cost and gradient"] = ours_grad
     funcs["  of which Adam"] = ours_adam
-    if _accel.available():
+    if kernels.available():
         funcs["  of which Adam, pure NumPy"] = pure_numpy(ours_adam)
     funcs["products only"] = products
     return best_ms(funcs, calls=calls, blocks=blocks)
@@ -161,10 +162,10 @@ def main(argv=None) -> None:
                         help="a smoke run: 2 blocks of 5 calls (figures are rough)")
     args = parser.parse_args(argv)
     calls, blocks = (5, 2) if args.quick else (50, 8)
-    _accel.warm_up()
+    kernels.warm_up()
     print(f"one Adam step, batch {args.batch_size}, layers {UNITS}, ms "
           f"(best of {blocks} interleaved blocks of {calls} calls)")
-    print(f"compiled kernels: {'yes (numba)' if _accel.available() else 'no (numba not installed)'}")
+    print(f"compiled kernels: {'yes (numba)' if kernels.available() else 'no (numba not installed)'}")
     for dtype in (np.float64, np.float32):
         rows = measure(dtype, args.batch_size, calls, blocks)
         print(f"\n{np.dtype(dtype).name}")

@@ -3,9 +3,9 @@
 # The public submodule skbackprop.inspect; not in __all__, where a star import would
 # shadow the standard library's inspect module.
 from . import inspect as inspect
-from ._base import DivergenceError
 from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
+from .exceptions import DivergenceError
 
 __version__ = "0.1.0"
 

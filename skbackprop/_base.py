@@ -2,9 +2,9 @@
 
 ``BackpropClassifier`` and ``BackpropRegressor`` add only what differs: how
 targets are encoded, which output activation and cost are the default, and how
-predictions are decoded. The training run is in ``_training.py``, the loop's
-parts in ``_loop.py`` and ``_epoch_end.py``, the array math in ``_network.py``
-and ``_optimizers.py``; this module checks the data and moves it between them.
+predictions are decoded. The training run is in ``training/run.py``, the loop's
+parts in ``training/loop.py`` and ``training/epoch_end.py``, the array math in ``core/network.py``
+and ``core/optimizers.py``; this module checks the data and moves it between them.
 """
 
 from __future__ import annotations
@@ -18,18 +18,22 @@ import scipy.sparse as sp
 from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.model_selection import train_test_split
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _callbacks, _dask, _persist
 from . import _validation as v
-from ._activations import HIDDEN_ACTIVATIONS, canonical_name
-from ._loop import ChunkedData, DivergenceError
-from ._losses import LOSS_OUTPUTS
-from ._network import INITIALIZERS, Network
-from ._ops import NUMPY, device_of, ops_of, same_place
-from ._training import LARGE_VALUES, fit_lbfgs, fit_stochastic, warn_at_caller
+from ._validation import one_column_as_1d
+from .core.activations import HIDDEN_ACTIVATIONS, canonical_name
+from .core.losses import LOSS_OUTPUTS
+from .core.network import INITIALIZERS, Network
+from .core.ops import NUMPY, device_of, ops_of, same_place
+from .exceptions import DivergenceError
+from .integrations import dask as _dask
+from .integrations import persist as _persist
+from .integrations import sklearn_callbacks as _callbacks
+from .training.loop import ChunkedData
+from .training.run import LARGE_VALUES, fit_lbfgs, fit_stochastic, warn_at_caller
 
-__all__ = ["BaseBackprop", "DivergenceError"]
+__all__ = ["BaseBackprop"]
 
 
 #: Parameter -> rule, shared by both estimators (subclasses extend it).
@@ -63,11 +67,6 @@ PARAMETER_RULES = {
     "intercepts_init": v.optional_list,
     "callbacks": v.callbacks,
 }
-
-
-def one_column_as_1d(y):
-    """``y`` of shape (n, 1) as 1-D, with scikit-learn's DataConversionWarning."""
-    return column_or_1d(y, warn=True) if y.ndim == 2 and y.shape[1] == 1 else y
 
 
 def public_name(activation: str) -> str:

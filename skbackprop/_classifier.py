@@ -14,10 +14,11 @@ from sklearn.utils.validation import check_array
 
 from . import _scores
 from . import _validation as v
-from ._activations import ACTIVATIONS
-from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, one_column_as_1d, to_host
+from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit, to_host
 from ._docstrings import fill
-from ._ops import ops_of
+from ._validation import one_column_as_1d
+from .core.activations import ACTIVATIONS
+from .core.ops import ops_of
 
 
 class BackpropClassifier(ClassifierMixin, BaseBackprop):

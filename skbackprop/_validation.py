@@ -11,6 +11,7 @@ import numbers
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from sklearn.utils.validation import column_or_1d
 
 
 def _fail(name, value, expected, exc=ValueError):
@@ -276,3 +277,8 @@ def check_initial_weights(coefs_init, intercepts_init, coef_shapes: Sequence[tup
                 )
             if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
                 raise ValueError(f"{name}[{i}] must contain finite numbers.")
+
+
+def one_column_as_1d(y):
+    """``y`` of shape (n, 1) as 1-D, with scikit-learn's DataConversionWarning."""
+    return column_or_1d(y, warn=True) if y.ndim == 2 and y.shape[1] == 1 else y

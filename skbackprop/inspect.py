@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _dask
-from ._network import Network
+from .core.network import Network
+from .integrations import dask as _dask
 
 __all__ = ["GradientCheck", "Trace", "check_gradients", "trace"]
 

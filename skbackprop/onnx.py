@@ -66,10 +66,10 @@ except ImportError as exc:  # pragma: no cover - the message is the point
         'pip install "skbackprop[onnx]" (and onnxruntime to run the graphs).'
     ) from exc
 
-from ._activations import LEAKY_SLOPE, _half_log_max
 from ._classifier import BackpropClassifier
-from ._ops import ops_of
 from ._regressor import BackpropRegressor
+from .core.activations import LEAKY_SLOPE, _half_log_max
+from .core.ops import ops_of
 
 __all__ = ["register_converters"]
 

@@ -28,8 +28,11 @@ import sklearn
 from packaging.version import Version
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _accel
-from skbackprop._activations import LEAKY_SLOPE
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop.core import kernels
+from skbackprop.core.activations import LEAKY_SLOPE
+from skbackprop.core.losses import loss_and_output_delta
+from skbackprop.core.network import Network
 
 SKLEARN_VERSION = Version(sklearn.__version__)
 
@@ -196,8 +199,27 @@ def require_accelerator():
     if os.environ.get("SKBACKPROP_TEST_ACCELERATOR") == "1":
         import numba  # noqa: F401  (CI installs it: fail loudly if it is missing)
 
-        assert _accel.available(), "SKBACKPROP_TEST_ACCELERATOR=1 but the accelerator is disabled"
+        assert kernels.available(), "SKBACKPROP_TEST_ACCELERATOR=1 but the accelerator is disabled"
         return
     pytest.importorskip("numba")
-    if not _accel.available():
+    if not kernels.available():
         pytest.skip("accelerator disabled by SKBACKPROP_ACCELERATOR=0", allow_module_level=True)
+
+
+def loss_and_grad(X, Y, coefs, intercepts, activation, out_activation, loss, alpha=0.0,
+                  sample_weight=None):
+    """Cost and freshly allocated gradients of a network given by its weights (tests only)."""
+    units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
+    net = Network(units, activation, out_activation)
+    coef_grads = [np.empty_like(W) for W in coefs]
+    intercept_grads = [np.empty_like(b) for b in intercepts]
+    value = net.loss_and_grad(
+        X, Y, coefs, intercepts, coef_grads, intercept_grads, loss, alpha, sample_weight
+    )
+    return value, coef_grads, intercept_grads
+
+
+def output_delta(loss, out_activation, Y, A, out, sample_weight=None):
+    """Write ``dC/dZ_L`` into ``out`` and return it (the cost computed alongside is dropped)."""
+    loss_and_output_delta(loss, out_activation, Y, A, out, sample_weight)
+    return out

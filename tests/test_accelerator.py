@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 from conftest import require_accelerator
 
-from skbackprop import BackpropClassifier, _accel
-from skbackprop._network import BLOCK, _add_scaled
-from skbackprop._optimizers import SGD, Adam
+from skbackprop import BackpropClassifier
+from skbackprop.core import kernels
+from skbackprop.core.network import BLOCK, _add_scaled
+from skbackprop.core.optimizers import SGD, Adam
 
 require_accelerator()
 
-N = _accel.MIN_PARAMS + 12_345
+N = kernels.MIN_PARAMS + 12_345
 
 
 def _state(dtype, seed=0):
@@ -31,7 +32,7 @@ def _state(dtype, seed=0):
 
 def _run(optimizer, params, grads, numpy_path):
     params = params.copy()
-    with _accel.disabled() if numpy_path else contextlib.nullcontext():
+    with kernels.disabled() if numpy_path else contextlib.nullcontext():
         for g in grads:
             optimizer.step(params, g.copy())
     return params
@@ -45,7 +46,7 @@ def test_adam_kernel_matches_numpy_bitwise(dtype):
     fast = _run(fast_opt, params, grads, numpy_path=False)
     slow = _run(slow_opt, params, grads, numpy_path=True)
     assert fast.dtype == dtype
-    assert "adam" in _accel._kernels  # the compiled kernel did run
+    assert "adam" in kernels._kernels  # the compiled kernel did run
     assert not np.array_equal(fast, params)  # it did update
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(fast_opt.first_moment, slow_opt.first_moment)
@@ -72,7 +73,7 @@ def test_penalty_kernel_matches_numpy_bitwise(dtype):
     dst = rng.standard_normal((400, 300)).astype(dtype)
     fast, slow = dst.copy(), dst.copy()
     _add_scaled([fast], [src], 3e-4, np.empty(BLOCK, dtype))
-    with _accel.disabled():
+    with kernels.disabled():
         _add_scaled([slow], [src], 3e-4, np.empty(BLOCK, dtype))
     np.testing.assert_array_equal(fast, slow)
     np.testing.assert_array_equal(slow, dst + src * dtype(3e-4))
@@ -86,8 +87,8 @@ def test_fit_identical_with_and_without_kernels():
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
     params = dict(hidden_layer_sizes=(300,), max_iter=3, batch_size=50, random_state=0)
     fast = BackpropClassifier(**params).fit(X, y)
-    assert sum(c.size + i.size for c, i in zip(fast.coefs_, fast.intercepts_, strict=True)) >= _accel.MIN_PARAMS
-    with _accel.disabled():
+    assert sum(c.size + i.size for c, i in zip(fast.coefs_, fast.intercepts_, strict=True)) >= kernels.MIN_PARAMS
+    with kernels.disabled():
         slow = BackpropClassifier(**params).fit(X, y)
     for a, b in zip(fast.coefs_ + fast.intercepts_, slow.coefs_ + slow.intercepts_, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -110,9 +111,9 @@ def test_numba_imported_only_when_needed():
 
 
 def test_small_networks_stay_on_numpy():
-    assert not _accel.use_for(np.zeros(_accel.MIN_PARAMS - 1))
-    assert _accel.use_for(np.zeros(_accel.MIN_PARAMS))
-    assert not _accel.use_for(np.zeros(_accel.MIN_PARAMS, dtype=np.float16))
+    assert not kernels.use_for(np.zeros(kernels.MIN_PARAMS - 1))
+    assert kernels.use_for(np.zeros(kernels.MIN_PARAMS))
+    assert not kernels.use_for(np.zeros(kernels.MIN_PARAMS, dtype=np.float16))
 
 
 def test_compiles_without_a_writable_cache(monkeypatch):
@@ -120,8 +121,8 @@ def test_compiles_without_a_writable_cache(monkeypatch):
     import numba.core.caching
 
     monkeypatch.setattr(numba.core.caching.CacheImpl, "_locator_classes", [])
-    monkeypatch.setattr(_accel, "_kernels", {})
-    _accel.warm_up()
+    monkeypatch.setattr(kernels, "_kernels", {})
+    kernels.warm_up()
     params = np.ones(8)
-    _accel.add_scaled(params, np.ones(8), 0.5)
+    kernels.add_scaled(params, np.ones(8), 0.5)
     np.testing.assert_array_equal(params, np.full(8, 1.5))

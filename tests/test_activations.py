@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from skbackprop import BackpropClassifier
-from skbackprop._activations import (
+from skbackprop.core.activations import (
     ACTIVATIONS,
     ALIASES,
     HIDDEN_ACTIVATIONS,

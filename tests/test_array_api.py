@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.estimator_checks import check_array_api_input
 
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
-from skbackprop._ops import NUMPY, ops_of
+from skbackprop.core.ops import NUMPY, ops_of
 
 if Version(scipy.__version__) < Version("1.14"):
     pytest.skip(
@@ -385,17 +385,17 @@ def test_no_host_round_trip_per_step(monkeypatch):
     """The costs and weights are read once per epoch, not once per batch."""
     import torch
 
-    from skbackprop import _ops
+    from skbackprop.core import ops as ops_module
 
     reads = []
     for method in ("item", "to_host"):
-        original = getattr(_ops.TorchOps, method)
+        original = getattr(ops_module.TorchOps, method)
 
         def counting(self, value, _original=original, _name=method):
             reads.append(_name)
             return _original(self, value)
 
-        monkeypatch.setattr(_ops.TorchOps, method, counting)
+        monkeypatch.setattr(ops_module.TorchOps, method, counting)
     X, y = classification(n=400)
     X_t, y_t = torch.asarray(X), torch.asarray(y)
     with dispatch():
@@ -413,10 +413,10 @@ def test_no_host_round_trip_per_step(monkeypatch):
 def test_compiled_kernels_are_never_handed_other_arrays():
     import torch
 
-    from skbackprop._compiled import epoch_trainer
-    from skbackprop._loop import Batches, Step
-    from skbackprop._network import Network
-    from skbackprop._optimizers import Adam
+    from skbackprop.core.network import Network
+    from skbackprop.core.optimizers import Adam
+    from skbackprop.training.compiled_epoch import epoch_trainer
+    from skbackprop.training.loop import Batches, Step
 
     net = Network([3, 4, 2], "relu", "softmax")
     params = net.init_params(
@@ -518,19 +518,19 @@ def layer_forms(monkeypatch):
     """
     import array_api_compat.numpy as compat_numpy
 
-    from skbackprop import _ops
+    from skbackprop.core import ops as ops_module
 
     monkeypatch.setitem(sys.modules, "cupy", np)
     return {
-        "standard": _ops.ArrayAPIOps(compat_numpy),
-        "cupy-forms": _ops.CuPyOps(compat_numpy),
+        "standard": ops_module.ArrayAPIOps(compat_numpy),
+        "cupy-forms": ops_module.CuPyOps(compat_numpy),
     }
 
 
 @pytest.mark.parametrize("form", ["standard", "cupy-forms"])
 def test_every_activation_and_cost_through_other_layers(layer_forms, form):
-    from skbackprop._activations import ACTIVATIONS
-    from skbackprop._losses import LOSS_OUTPUTS, loss_and_output_delta
+    from skbackprop.core.activations import ACTIVATIONS
+    from skbackprop.core.losses import LOSS_OUTPUTS, loss_and_output_delta
 
     ops = layer_forms[form]
     rng = np.random.default_rng(0)

@@ -1,7 +1,7 @@
 """The compiled epoch (numba) trains as the NumPy path does.
 
 Oracle: the pure-NumPy training path of the same estimator, same data, same
-starting weights and same batch order (``_accel.disabled()`` switches the
+starting weights and same batch order (``kernels.disabled()`` switches the
 compiled code off). float64 weights must agree within 1e-12 relative after
 several epochs, for every hidden activation x output x cost x solver the
 compiled path takes; float32 within float32 rounding. Without numba these
@@ -21,10 +21,12 @@ import scipy.sparse as sp
 from conftest import require_accelerator
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError, _accel, _compiled
-from skbackprop._loop import WEIGHT_LIMIT, Batches, Diverged, Step, train_epoch
-from skbackprop._network import Network
-from skbackprop._optimizers import SGD
+from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
+from skbackprop.core import kernels
+from skbackprop.core.network import Network
+from skbackprop.core.optimizers import SGD
+from skbackprop.training import compiled_epoch
+from skbackprop.training.loop import WEIGHT_LIMIT, Batches, Diverged, Step, train_epoch
 
 require_accelerator()
 
@@ -80,13 +82,13 @@ PAIRS = {
 def compiled_calls(monkeypatch):
     """Counts the epochs the compiled path trains."""
     calls = []
-    original = _compiled.CompiledEpoch.__call__
+    original = compiled_epoch.CompiledEpoch.__call__
 
     def spy(self, batches, step, show_progress=False):
         calls.append(1)
         return original(self, batches, step, show_progress)
 
-    monkeypatch.setattr(_compiled.CompiledEpoch, "__call__", spy)
+    monkeypatch.setattr(compiled_epoch.CompiledEpoch, "__call__", spy)
     return calls
 
 
@@ -95,7 +97,7 @@ def _fit_both(make, X, y, **fit_params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fast = make().fit(X, y, **fit_params)
-        with _accel.disabled():
+        with kernels.disabled():
             slow = make().fit(X, y, **fit_params)
     return fast, slow
 
@@ -182,7 +184,7 @@ def test_compiled_partial_fit_and_warm_start(compiled_calls):
     runs = []
     for disabled in (False, True):
         est = BackpropClassifier(hidden_layer_sizes=(5,), batch_size=10, random_state=0)
-        with _accel.disabled() if disabled else contextlib.nullcontext():
+        with kernels.disabled() if disabled else contextlib.nullcontext():
             for _ in range(3):
                 est.partial_fit(X, y, classes=[0, 1, 2])
             est.set_params(warm_start=True, max_iter=2)
@@ -200,7 +202,7 @@ def test_compiled_fortran_ordered_input(compiled_calls):
                                       random_state=0)
     fast = make().fit(np.asfortranarray(X), y)
     assert compiled_calls
-    with _accel.disabled():
+    with kernels.disabled():
         slow = make().fit(X, y)
     _assert_close(fast, slow, 1e-12)
 
@@ -217,7 +219,7 @@ def test_numpy_path_where_compiled_does_not_apply(compiled_calls):
         BackpropClassifier(hidden_layer_sizes=(800,), max_iter=1, batch_size=300,
                            random_state=0).fit(wide, np.arange(300) % 3)
         # wide tanh layers: NumPy's vectorised tanh is faster than the kernel's
-        assert 45 * 100 > _compiled.TANH_VALUES
+        assert 45 * 100 > compiled_epoch.TANH_VALUES
         BackpropClassifier(hidden_layer_sizes=(100,), activation="tanh", batch_size=45,
                            max_iter=2, random_state=0).fit(X, y)
         # dropout: the thinned network's pass is the NumPy path's
@@ -255,10 +257,10 @@ def test_import_does_not_import_numba():
 
 def test_second_process_loads_the_kernel_from_numbas_cache():
     fit = (
-        "import numpy as np; from skbackprop import BackpropClassifier, _compiled;"
+        "import numpy as np; from skbackprop import BackpropClassifier; from skbackprop.training import compiled_epoch;"
         "X = np.random.default_rng(0).standard_normal((30, 3)); y = np.arange(30) % 2;"
         "BackpropClassifier(max_iter=1).fit(X, y);"
-        "stats = _compiled._kernels['epoch'].stats;"
+        "stats = compiled_epoch._kernels['epoch'].stats;"
         "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))"
     )
     _run_python(fit)  # compiles, or loads an earlier run's cache
@@ -277,7 +279,7 @@ def test_weights_beyond_the_limit_are_divergence_on_both_paths(bad):
         params[-1] = bad  # the last intercept: the cost stays finite for a large value
         step = Step(net, "cross_entropy", 0.0, params, SGD(params.size, params.dtype, 1e-9))
         batches = Batches(X, Y, None, 16, True, np.random.default_rng(0))
-        train = _compiled.epoch_trainer(batches, step) if compiled else train_epoch
+        train = compiled_epoch.epoch_trainer(batches, step) if compiled else train_epoch
         assert train is not None
         with pytest.raises(Diverged):
             train(batches, step)

@@ -213,17 +213,17 @@ def test_streaming_training_is_as_accurate_as_in_memory(client, solver):
 
 
 def test_streaming_visits_the_chunks_in_a_new_order_each_epoch(client, monkeypatch):
-    from skbackprop import _dask
+    from skbackprop.integrations import dask as dask_integration
 
     seen = []
-    fetch = _dask._fetch
+    fetch = dask_integration._fetch
 
     def recording_fetch(chunk):
         X, Y, w, y = fetch(chunk)
         seen.append(X[0, 0])  # the first value identifies the chunk
         return X, Y, w, y
 
-    monkeypatch.setattr(_dask, "_fetch", recording_fetch)
+    monkeypatch.setattr(dask_integration, "_fetch", recording_fetch)
     X, y = _classification()
     _fit_quietly(BackpropClassifier(hidden_layer_sizes=(4,), max_iter=4, random_state=0),
                  da.from_array(X, chunks=(CHUNKS, 8)), da.from_array(y, chunks=(CHUNKS,)))

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError, _accel
+from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
+from skbackprop.core import kernels
 
 SKLEARN_MESSAGE = (
     "Solver produced non-finite parameter weights. The input data may contain large"
@@ -53,7 +54,7 @@ def _fit_finite_or_diverge(est, X, y):
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 @pytest.mark.parametrize("Est", [BackpropClassifier, BackpropRegressor])
 def test_huge_inputs_give_a_finite_model_or_a_named_divergence(Est, solver, dtype, sparse, compiled):
-    if compiled and (sparse or not _accel.available()):
+    if compiled and (sparse or not kernels.available()):
         pytest.skip("the compiled epoch takes dense data and needs numba")
     rng = np.random.default_rng(0)
     largest = float(np.finfo(dtype).max)
@@ -62,7 +63,7 @@ def test_huge_inputs_give_a_finite_model_or_a_named_divergence(Est, solver, dtyp
         X = (rng.normal(size=(30, 3)) * scale).astype(dtype)
         y = np.arange(30) % 3
         est = Est(hidden_layer_sizes=(5,), solver=solver, max_iter=15, random_state=0)
-        context = contextlib.nullcontext() if compiled else _accel.disabled()
+        context = contextlib.nullcontext() if compiled else kernels.disabled()
         with context:
             error = _fit_finite_or_diverge(est, sp.csr_matrix(X) if sparse else X, y)
         if error is not None:
@@ -76,13 +77,13 @@ def test_adam_second_moment_overflow_is_a_divergence(compiled):
     # float32 gradients of ~1e20 square beyond float32's range: the second
     # moment became inf, every later step was 0 and the fit returned a
     # "fitted" model that could never move again.
-    if compiled and not _accel.available():
+    if compiled and not kernels.available():
         pytest.skip("needs numba")
     rng = np.random.default_rng(1)
     X = (rng.normal(size=(40, 2)) * 1e10).astype(np.float32)
     y = (X[:, 0] * 1e10).astype(np.float32)
     est = BackpropRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
-    with contextlib.nullcontext() if compiled else _accel.disabled():
+    with contextlib.nullcontext() if compiled else kernels.disabled():
         error = _fit_finite_or_diverge(est, X, y)
     assert error is not None
     assert "optimizer's state" in str(error)

@@ -24,9 +24,9 @@ from sklearn.exceptions import ConvergenceWarning
 from test_gradients import cost_of_output, make_problem, numerical_gradient, relative_error
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop import _network as network_module
-from skbackprop._activations import HIDDEN_ACTIVATIONS
-from skbackprop._network import DropoutMasks, Network
+from skbackprop.core import network as network_module
+from skbackprop.core.activations import HIDDEN_ACTIVATIONS
+from skbackprop.core.network import DropoutMasks, Network
 
 PAIRS = [
     ("identity", "squared_error"), ("sigmoid", "squared_error"), ("softmax", "cross_entropy"),

@@ -20,7 +20,8 @@ import sklearn
 from packaging.version import Version
 from sklearn.datasets import load_iris
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _ops
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop.core import ops as ops_module
 
 needs_dispatch = pytest.mark.skipif(
     Version(scipy.__version__) < Version("1.14"),
@@ -32,7 +33,7 @@ needs_dispatch = pytest.mark.skipif(
 def without_array_api_compat(monkeypatch):
     """``import array_api_compat`` fails, and no library's operations are cached."""
     monkeypatch.setitem(sys.modules, "array_api_compat", None)
-    monkeypatch.setattr(_ops, "_BY_TYPE", {np.ndarray: _ops.NUMPY})
+    monkeypatch.setattr(ops_module, "_BY_TYPE", {np.ndarray: ops_module.NUMPY})
 
 
 def _data():

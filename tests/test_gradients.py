@@ -19,16 +19,16 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import reference_forward
+from conftest import loss_and_grad, output_delta, reference_forward
 
-from skbackprop._activations import (
+from skbackprop.core.activations import (
     ACTIVATIONS,
     HIDDEN_ACTIVATIONS,
     OUTPUT_RANGES,
     exp_limit,
 )
-from skbackprop._losses import FUSED, LOSS_OUTPUTS, loss_and_output_delta, output_delta
-from skbackprop._network import Network, loss_and_grad
+from skbackprop.core.losses import FUSED, LOSS_OUTPUTS, loss_and_output_delta
+from skbackprop.core.network import Network
 
 COMBINATIONS = [
     (hidden, out, loss)

@@ -25,8 +25,8 @@ from test_gradients import make_problem, numerical_gradient, reference_cost, rel
 
 import skbackprop
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._activations import HIDDEN_ACTIVATIONS
-from skbackprop._network import Network
+from skbackprop.core.activations import HIDDEN_ACTIVATIONS
+from skbackprop.core.network import Network
 from skbackprop.inspect import GradientCheck, Trace, check_gradients, trace
 
 # --------------------------------------------------------------------------- #

@@ -15,10 +15,12 @@ import numpy as np
 import pytest
 from conftest import assert_same_weights, fit_quietly, noisy_problem, starting_weights
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _accel, _compiled
-from skbackprop._network import Network
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop.core import kernels
+from skbackprop.core.network import Network
+from skbackprop.training import compiled_epoch
 
-PATHS = ["numpy"] + (["compiled"] if _accel.available() else [])
+PATHS = ["numpy"] + (["compiled"] if kernels.available() else [])
 
 
 def _interrupt_on_call(monkeypatch, k):
@@ -37,7 +39,7 @@ def _interrupt_on_call(monkeypatch, k):
 
 def _interrupt_compiled_epoch(monkeypatch, epoch):
     """Ctrl-C during the compiled ``epoch``: noticed when its compiled call returns."""
-    original = _compiled.CompiledEpoch.__call__
+    original = compiled_epoch.CompiledEpoch.__call__
     calls = []
 
     def patched(self, *args, **kwargs):
@@ -47,7 +49,7 @@ def _interrupt_compiled_epoch(monkeypatch, epoch):
             raise KeyboardInterrupt
         return result
 
-    monkeypatch.setattr(_compiled.CompiledEpoch, "__call__", patched)
+    monkeypatch.setattr(compiled_epoch.CompiledEpoch, "__call__", patched)
     return calls
 
 
@@ -57,7 +59,7 @@ def interrupt_stochastic(request, monkeypatch):
 
     def arm(k, batches_per_epoch):
         if request.param == "numpy":
-            monkeypatch.setattr(_accel, "ENABLED", False)
+            monkeypatch.setattr(kernels, "ENABLED", False)
             _interrupt_on_call(monkeypatch, k)
             return None
         return _interrupt_compiled_epoch(monkeypatch, math.ceil(k / batches_per_epoch))

@@ -1,6 +1,6 @@
 """The row-chunked paths of the numerical core give the results of one pass.
 
-Batches with more rows than ``skbackprop._network.CHUNK_ROWS`` (full-batch
+Batches with more rows than ``skbackprop.core.network.CHUNK_ROWS`` (full-batch
 L-BFGS, prediction) are processed in blocks of that many rows: the cost and
 the gradients of the blocks are added up, and the output is written block by
 block. With ``CHUNK_ROWS`` patched down to 7, a batch of 30 rows takes that
@@ -18,8 +18,9 @@ import scipy.sparse as sp
 from conftest import reference_forward
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import BackpropClassifier, BackpropRegressor, _network
-from skbackprop._network import Network
+from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop.core import network as network_module
+from skbackprop.core.network import Network
 
 SMALL_CHUNK = 7
 N_ROWS = 30  # blocks of 7, 7, 7, 7 and 2 rows
@@ -99,7 +100,7 @@ def test_chunked_loss_and_grad_equals_one_block(
 
     whole = _loss_and_grad(Network(UNITS, hidden, out), X, Y, coefs, intercepts, loss, alpha, sw)
     assert calls[0] == 1  # one block: the unchunked path
-    monkeypatch.setattr(_network, "CHUNK_ROWS", SMALL_CHUNK)
+    monkeypatch.setattr(network_module, "CHUNK_ROWS", SMALL_CHUNK)
     chunked = _loss_and_grad(Network(UNITS, hidden, out), X, Y, coefs, intercepts, loss, alpha, sw)
     assert calls[0] == 1 + 5  # blocks of 7, 7, 7, 7 and 2 rows
 
@@ -124,7 +125,7 @@ def test_chunked_output_equals_one_block(monkeypatch, hidden, out, loss, dtype, 
 
     whole = Network(UNITS, hidden, out).output(X, coefs, intercepts)
     assert calls[0] == 1
-    monkeypatch.setattr(_network, "CHUNK_ROWS", SMALL_CHUNK)
+    monkeypatch.setattr(network_module, "CHUNK_ROWS", SMALL_CHUNK)
     chunked = Network(UNITS, hidden, out).output(X, coefs, intercepts)
     assert calls[0] == 1 + 5
 
@@ -160,7 +161,7 @@ def test_lbfgs_fit_does_not_depend_on_the_chunk_size(monkeypatch, kind, sparse):
 
     whole = fit()
     calls = _count_calls(monkeypatch, "_backprop")
-    monkeypatch.setattr(_network, "CHUNK_ROWS", SMALL_CHUNK)
+    monkeypatch.setattr(network_module, "CHUNK_ROWS", SMALL_CHUNK)
     chunked = fit()
     assert calls[0] >= 9 * chunked.n_iter_  # every evaluation went through the blocks
     assert chunked.n_iter_ == whole.n_iter_ > 5

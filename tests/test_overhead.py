@@ -2,7 +2,7 @@
 
 - ``Batches`` gathers the rows of a shuffled epoch in one of two ways: the
   whole epoch at once (dense data whose copy fits in
-  ``_loop.EPOCH_GATHER_BYTES``) or batch by batch. The oracle is the plain
+  ``loop.EPOCH_GATHER_BYTES``) or batch by batch. The oracle is the plain
   definition: the rows ``order[start:stop]`` of the permutation that
   ``rng.shuffle`` gives, taken by fancy indexing; both ways must yield
   exactly those rows, and whole fits must not depend on the way.
@@ -19,9 +19,11 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from skbackprop import BackpropClassifier, _accel, _loop
-from skbackprop._losses import _clip_bounds, _cross_entropy_sum
-from skbackprop._network import MAX_VIEWS, Network
+from skbackprop import BackpropClassifier
+from skbackprop.core import kernels
+from skbackprop.core.losses import _clip_bounds, _cross_entropy_sum
+from skbackprop.core.network import MAX_VIEWS, Network
+from skbackprop.training import loop
 
 N_ROWS, BATCH = 53, 10  # five batches of 10 and one of 3
 
@@ -78,9 +80,9 @@ def test_shuffled_batches_are_the_permuted_rows(monkeypatch, way, dtype, weighte
     else:
         sw = None
     if way == "per batch":
-        monkeypatch.setattr(_loop, "EPOCH_GATHER_BYTES", 0)
+        monkeypatch.setattr(loop, "EPOCH_GATHER_BYTES", 0)
     source = sp.csr_matrix(X) if way == "sparse" else X
-    batches = _loop.Batches(source, Y, sw, BATCH, True, np.random.default_rng(7))
+    batches = loop.Batches(source, Y, sw, BATCH, True, np.random.default_rng(7))
     assert batches.gathers_epoch == (way == "whole epoch")
     assert batches._epoch is None  # nothing allocated before the first pass
     for expected in _expected(X, Y, sw, 7, epochs=3):
@@ -93,7 +95,7 @@ def test_shuffled_batches_are_the_permuted_rows(monkeypatch, way, dtype, weighte
 def test_batches_in_order_are_consecutive_rows(sparse):
     X, Y, sw = _data(np.float64)
     sw[BATCH : 2 * BATCH] = 0.0  # the second batch is skipped
-    batches = _loop.Batches(sp.csr_matrix(X) if sparse else X, Y, sw, BATCH, False, None)
+    batches = loop.Batches(sp.csr_matrix(X) if sparse else X, Y, sw, BATCH, False, None)
     expected = [
         (X[a : a + BATCH], Y[a : a + BATCH], sw[a : a + BATCH], float(sw[a : a + BATCH].sum()))
         for a in range(0, N_ROWS, BATCH)
@@ -106,7 +108,7 @@ def test_batches_in_order_are_consecutive_rows(sparse):
 def test_targets_wider_than_the_inputs_are_gathered_per_batch():
     # Many classes: copying the targets would more than double the data.
     X, Y, _ = _data(np.float64, n_outputs=100)
-    batches = _loop.Batches(X, Y, None, BATCH, True, np.random.default_rng(3))
+    batches = loop.Batches(X, Y, None, BATCH, True, np.random.default_rng(3))
     assert not batches.gathers_epoch
     for expected in _expected(X, Y, None, 3, epochs=2):
         _assert_same_batches(_collect(batches), expected)
@@ -128,9 +130,9 @@ def test_fit_does_not_depend_on_how_rows_are_gathered(monkeypatch, settings):
     sw = rng.uniform(0.0, 2.0, 300)
     params = dict(hidden_layer_sizes=(12,), batch_size=32, max_iter=8, random_state=0, **settings)
     fits = []
-    for limit in (_loop.EPOCH_GATHER_BYTES, 0):
-        monkeypatch.setattr(_loop, "EPOCH_GATHER_BYTES", limit)
-        with _accel.disabled(), warnings.catch_warnings():
+    for limit in (loop.EPOCH_GATHER_BYTES, 0):
+        monkeypatch.setattr(loop, "EPOCH_GATHER_BYTES", limit)
+        with kernels.disabled(), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             fits.append(BackpropClassifier(**params).fit(X, y, sample_weight=sw))
     whole, per_batch = fits

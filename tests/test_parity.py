@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning, DataConversionWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
-from skbackprop._network import Network
+from skbackprop.core.network import Network
 
 SMALL = dict(hidden_layer_sizes=(5,), random_state=0)
 
@@ -187,7 +187,7 @@ def test_lbfgs_limits_give_a_convergence_warning(cls, limit):
 def test_lbfgs_abnormal_termination_gives_a_convergence_warning(monkeypatch):
     # scipy's other failure (status 2: the line search could not make progress)
     # warns too, as in scikit-learn, which warns for every non-zero status.
-    import skbackprop._loop as base
+    from skbackprop.training import loop as base
 
     real = base.minimize_lbfgs
 

@@ -34,7 +34,7 @@ import sklearn
 from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier
-from skbackprop._ops import ops_of
+from skbackprop.core.ops import ops_of
 
 try:
     from hypothesis import example, given, settings

@@ -17,7 +17,8 @@ import pytest
 from conftest import fit_quietly
 from sklearn.datasets import load_digits
 
-from skbackprop import BackpropClassifier, _threads
+from skbackprop import BackpropClassifier
+from skbackprop.training import threads as blas_threads
 
 threadpoolctl = pytest.importorskip("threadpoolctl")
 threadpool_limits = threadpoolctl.threadpool_limits
@@ -70,7 +71,7 @@ def test_small_products_train_on_one_blas_thread(two_blas_threads, solver):
 def test_large_products_keep_the_blas_threads(two_blas_threads):
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(400, 600)), rng.integers(0, 3, 400)
-    assert _threads.largest_product([600, 100, 3], 400) >= _threads.SMALL_STEP
+    assert blas_threads.largest_product([600, 100, 3], 400) >= blas_threads.SMALL_STEP
     seen = _fit(X, y, hidden_layer_sizes=(100,), max_iter=2, batch_size=400)
     assert seen == [two_blas_threads] * 2
 
@@ -80,7 +81,7 @@ def test_short_runs_and_switched_off_keep_the_blas_threads(two_blas_threads, mon
     X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
     # One epoch of one batch: fewer steps than MIN_STEPS, not worth the limit.
     assert _fit(X, y, max_iter=1, batch_size=40) == [two_blas_threads]
-    monkeypatch.setattr(_threads, "ENABLED", False)
+    monkeypatch.setattr(blas_threads, "ENABLED", False)
     assert _fit(X, y, max_iter=3, batch_size=5) == [two_blas_threads] * 3
 
 
@@ -111,7 +112,7 @@ def two_blas_threads_for_all(two_blas_threads):
 
 def _small_run():
     """The limit of a small run (as ``fit_stochastic`` asks for it)."""
-    run = _threads.blas_threads_for([64, 20, 10], 200, 100, _threads.SMALL_STEP)
+    run = blas_threads.blas_threads_for([64, 20, 10], 200, 100, blas_threads.SMALL_STEP)
     assert not isinstance(run, contextlib.nullcontext)
     return run
 
@@ -240,7 +241,7 @@ def test_concurrent_fits_under_a_users_limit_restore_it(two_blas_threads):
     # threadpoolctl >= 3.8 it holds control and the fits leave the counts
     # alone; with earlier versions they lower them. Either way they come back.
     with ThreadPoolExecutor(4) as pool:
-        seen = _fits_in_threads(pool, fits=4, longest=_threads.MIN_STEPS)  # 2 threads: slow
+        seen = _fits_in_threads(pool, fits=4, longest=blas_threads.MIN_STEPS)  # 2 threads: slow
     assert all(threads in ({1}, two_blas_threads) for threads in seen)
     assert _blas_threads() == two_blas_threads
 
@@ -293,7 +294,7 @@ def test_per_thread_counts_are_lowered_and_restored_in_their_own_thread():
     counts = {}
 
     def run(name):
-        with _threads._OneThread(controller):
+        with blas_threads._OneThread(controller):
             counts[name, "in"] = library.num_threads
             both_in.wait()
             if name == "b":

@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import scipy.optimize
 
-from . import _accel
-from ._ops import NUMPY, ops_of
+from . import kernels
+from .ops import NUMPY, ops_of
 
 #: learning_rate='adaptive': on a plateau the rate is divided by this factor...
 ADAPTIVE_DIVISOR = 5.0
@@ -92,8 +92,8 @@ class SGD:
         ``grads`` serves as the scratch buffer: no temporary is allocated.
         """
         lr = float(self.learning_rate)
-        if self.velocity is not None and _accel.use_for(params):
-            _accel.momentum_step(params, grads, self.velocity, self.momentum, lr, self.nesterov)
+        if self.velocity is not None and kernels.use_for(params):
+            kernels.momentum_step(params, grads, self.velocity, self.momentum, lr, self.nesterov)
             return
         grads *= -lr  # grads now holds -lr * g
         if self.velocity is None:
@@ -207,9 +207,9 @@ class Adam:
         b1, b2 = self.beta_1, self.beta_2
         M, V = self._m, self._v
         eps, scale = self.step_scalars(self.t)
-        if _accel.use_for(params):
+        if kernels.use_for(params):
             # The same operations in one compiled pass.
-            _accel.adam_step(params, grads, M, V, b1, b2, eps, scale)
+            kernels.adam_step(params, grads, M, V, b1, b2, eps, scale)
             return
         ops = ops_of(params)
         M *= b1

@@ -1,4 +1,4 @@
-"""The numba kernels of the compiled epoch (see ``_compiled.py``).
+"""The numba kernels of the compiled epoch (see ``training/compiled_epoch.py``).
 
 Imported only when a compiled epoch first runs, so that importing skbackprop
 never imports numba. Module-level functions, so that numba can cache the

@@ -6,7 +6,7 @@
   numerical core) and the optimizer's update.
 - :func:`run_epochs`, the epoch loop of the stochastic solvers ('sgd',
   'adam'), and :func:`run_lbfgs`, the L-BFGS iterations. Both report through
-  the same end-of-epoch path (``_epoch_end.EpochEnd``).
+  the same end-of-epoch path (``training.epoch_end.EpochEnd``).
 
 A new data source is a new batch source, a new engine a new step engine; the
 loop itself has no branch for either. Arrays of other libraries (the Array
@@ -25,18 +25,9 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ._network import DropoutMasks, Network, abs_max
-from ._ops import ops_of
-from ._optimizers import minimize_lbfgs
-
-
-class DivergenceError(ValueError):
-    """Raised when training diverges (the cost, a weight or an output becomes inf or NaN).
-
-    A ``ValueError``, as scikit-learn raises for a diverging MLP, so that
-    ``except ValueError`` and ``error_score`` handling keep working.
-    """
-
+from ..core.network import DropoutMasks, Network, abs_max
+from ..core.ops import ops_of
+from ..core.optimizers import minimize_lbfgs
 
 #: Weights beyond this magnitude mean the run has blown up, even where a clipped
 #: cost (cross-entropy) stays finite.
@@ -221,7 +212,7 @@ class ChunkedData:
 
     The loop takes it where it takes ``X`` (``Y`` and the sample weights are
     inside it), and asks it for the parts it would otherwise build itself.
-    The dask implementation is ``_dask.DaskData``.
+    The dask implementation is ``integrations.dask.DaskData``.
     """
 
     shape: tuple[int, int]
@@ -311,7 +302,7 @@ class DropoutStep(Step):
         )
 
 
-class ProgressBar:
+class BatchProgressBar:
     """A dependency-free progress bar over the batches of an epoch, redrawn with ``\\r``.
 
     Works in terminals and in notebooks (both honour the carriage return).
@@ -346,7 +337,7 @@ def train_epoch(batches: Batches, step: Step, show_progress: bool = False) -> tu
     Raises :class:`Diverged` when a batch's cost or the weights stop being finite.
     """
     tic = time.perf_counter()
-    progress = ProgressBar(len(batches)) if show_progress and len(batches) > 1 else None
+    progress = BatchProgressBar(len(batches)) if show_progress and len(batches) > 1 else None
     accumulated = 0.0
     loss, update, isfinite = step.loss, step.update, math.isfinite  # looked up once
     # An overflow in a step is no reason to warn: it is found right after, by
@@ -375,7 +366,7 @@ def train_epoch_on_device(batches: Batches, step: Step, show_progress: bool = Fa
     midway is found there, and is undone all the same.
     """
     tic = time.perf_counter()
-    progress = ProgressBar(len(batches)) if show_progress and len(batches) > 1 else None
+    progress = BatchProgressBar(len(batches)) if show_progress and len(batches) > 1 else None
     accumulated = 0.0
     loss, update = step.loss, step.update
     for b, (X_batch, Y_batch, sw_batch, batch_weight) in enumerate(batches, 1):
@@ -396,7 +387,7 @@ def run_epochs(
     """The epoch loop of 'sgd' and 'adam': train an epoch, then the end-of-epoch path.
 
     ``train(batches, step, show_progress)`` trains one epoch: :func:`train_epoch`,
-    or the compiled epoch of ``_compiled.py``. Returns why it stopped:
+    or the compiled epoch of ``training/compiled_epoch.py``. Returns why it stopped:
     ``'stopped'`` (a handler asked), ``'max_iter'``, ``'interrupted'``
     (Ctrl-C; the unfinished epoch is undone) or ``'diverged'`` (the caller
     decides whether that is an error).

@@ -5,7 +5,7 @@ arithmetic wrapped in tens of microseconds of Python: calls, checks and
 temporary arrays at every layer of every batch. When `numba
 <https://numba.pydata.org>`_ is installed (``pip install "skbackprop[fast]"``),
 :func:`epoch_trainer` replaces the epoch of the NumPy path
-(``_loop.train_epoch``) by one compiled call: the batch loop, the gather of
+(``training.loop.train_epoch``) by one compiled call: the batch loop, the gather of
 the shuffled rows, the forward pass, the cost and output delta, the backward
 pass, the L2 penalty and the optimizer update all run inside it, and Python
 runs once per epoch. The matrix products still go to BLAS (numba calls it
@@ -29,7 +29,7 @@ The compiled path runs when all of these hold, and the NumPy path otherwise:
 - the solver is 'sgd' or 'adam' (L-BFGS evaluates the whole data at once,
   where Python's share is already small);
 - the steps are small: the largest matrix product of a step is under
-  ``_threads.SMALL_STEP`` multiply-adds (larger steps are bound by the
+  ``training.threads.SMALL_STEP`` multiply-adds (larger steps are bound by the
   products, where NumPy's vectorised element-wise functions are faster);
 - the hidden layers are not wide ``tanh`` layers (``TANH_VALUES``: the
   kernel's scalar ``tanh`` is slower than NumPy's vectorised one);
@@ -48,12 +48,12 @@ import time
 
 import numpy as np
 
-from . import _accel
-from ._activations import LEAKY_SLOPE, _half_log_max, exp_limit
-from ._loop import WEIGHT_LIMIT, Diverged
-from ._losses import _clip_bounds
-from ._optimizers import SGD, Adam
-from ._threads import SMALL_STEP, largest_product
+from ..core import kernels
+from ..core.activations import LEAKY_SLOPE, _half_log_max, exp_limit
+from ..core.losses import _clip_bounds
+from ..core.optimizers import SGD, Adam
+from .loop import WEIGHT_LIMIT, Diverged
+from .threads import SMALL_STEP, largest_product
 
 #: Activation codes of the kernels (hidden and output layers share them).
 ACTIVATION_CODES = {
@@ -79,11 +79,11 @@ def epoch_trainer(batches, step, show_progress: bool = False):
     """The compiled epoch for ``batches`` and ``step``, or None where the NumPy path runs.
 
     The result is called as ``train(batches, step, show_progress)`` and
-    returns ``(mean cost, seconds)`` like ``_loop.train_epoch``.
+    returns ``(mean cost, seconds)`` like ``training.loop.train_epoch``.
     """
     X, params = batches.X, step.params
     if not (
-        _accel.available()
+        kernels.available()
         and not show_progress
         and isinstance(X, np.ndarray)
         and X.ndim == 2
@@ -189,7 +189,7 @@ class CompiledEpoch:
 def _compile() -> dict:
     """Import (and so compile, or load from numba's disk cache) the kernel on first use."""
     if not _kernels:
-        from ._epoch_kernel import epoch
+        from ..core.kernels.epoch import epoch
 
         _kernels["epoch"] = epoch
     return _kernels
@@ -201,10 +201,10 @@ def warm_up() -> None:
     float32 and float64 parameters, each with boolean targets (classifiers)
     and targets of the parameters' dtype (regressors).
     """
-    if not _accel.available():
+    if not kernels.available():
         return
-    from ._loop import Batches, Step
-    from ._network import Network
+    from ..core.network import Network
+    from .loop import Batches, Step
 
     rng = np.random.default_rng(0)
     for dtype in (np.float32, np.float64):

@@ -21,8 +21,8 @@ import sys
 
 import numpy as np
 
-from ._network import Network
-from ._optimizers import OPTIMIZERS
+from ..core.network import Network
+from ..core.optimizers import OPTIMIZERS
 
 #: The parameters that may hold user functions.
 CALLABLE_PARAMETERS = ("callbacks", "weight_init")

@@ -1,7 +1,7 @@
 """The operations layer: what the numerical core asks of an array library.
 
-The core (``_activations.py``, ``_losses.py``, ``_network.py``,
-``_optimizers.py``, ``_loop.py``) is written once, over an ``ops`` object.
+The core (``core/activations.py``, ``core/losses.py``, ``core/network.py``,
+``core/optimizers.py``, ``training/loop.py``) is written once, over an ``ops`` object.
 Each ``ops`` gives the same small set of operations in the fastest form its
 library has:
 

@@ -35,8 +35,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._activations import ACTIVATIONS, exp_limit
-from ._ops import NUMPY
+from .activations import ACTIVATIONS, exp_limit
+from .ops import NUMPY
 
 #: (output activation, loss) pairs whose output delta is simply ``A - Y``.
 FUSED = {
@@ -186,7 +186,7 @@ def loss_and_output_delta(
 ) -> float:
     """The cost (without penalty) and, written into ``out``, the output delta ``dC/dZ_L``.
 
-    One call computes the cost and does the work of :func:`output_delta`
+    One call computes the cost and the output delta
     without allocating: ``out`` serves as scratch for the cost before it
     receives the delta, and the squared error reuses ``A - Y`` for both.
 
@@ -205,7 +205,7 @@ def loss_and_output_delta(
         by default. A caller that splits a batch into pieces passes the total
         of the whole batch and adds up the pieces.
     ops : operations layer, default=NumPy's
-        The operations of the arrays' library (``_ops.py``).
+        The operations of the arrays' library (``core/ops.py``).
 
     Returns
     -------
@@ -231,41 +231,3 @@ def loss_and_output_delta(
         ops.subtract(A, Y, out=out)
     _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum, ops)
     return value / weight_sum
-
-
-def output_delta(
-    loss: str,
-    out_activation: str,
-    Y: np.ndarray,
-    A: np.ndarray,
-    out: np.ndarray,
-    sample_weight: np.ndarray | None = None,
-    weight_sum: float | None = None,
-    ops=NUMPY,
-) -> np.ndarray:
-    """Write ``dC/dZ_L`` into ``out`` and return it (the first backprop equation).
-
-    Parameters
-    ----------
-    loss, out_activation : str
-        The cost and the output activation.
-    Y, A : ndarray of shape (m, n_outputs)
-        Targets and network outputs.
-    out : ndarray of shape (m, n_outputs)
-        Buffer that receives the delta.
-    sample_weight : ndarray of shape (m,) or None
-        Per-sample weights; None means all ones.
-    weight_sum : float or None
-        ``sum(sample_weight)`` (or ``m``), if the caller already has it.
-
-    Returns
-    -------
-    ndarray
-        ``out``, holding the delta of the output layer.
-    """
-    _check_pair(loss, out_activation)
-    if weight_sum is None:
-        weight_sum = _total_weight(Y, sample_weight, ops)
-    ops.subtract(A, Y, out=out)
-    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum, ops)
-    return out

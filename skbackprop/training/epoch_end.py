@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._ops import ops_of
+from ..core.ops import ops_of
 
 
 class Handler:

@@ -10,7 +10,7 @@ already imported).
   of rows and a summary of its targets (the labels with their counts, or the
   targets' range). The estimator learns ``classes_`` from the summaries as it
   would from the whole ``y``, which never comes to the client.
-- **The training data** (:class:`DaskData`, a ``_loop.ChunkedData``) is a list
+- **The training data** (:class:`DaskData`, a ``training.loop.ChunkedData``) is a list
   of prepared chunks: inputs as floats, targets encoded, weights combined,
   computed on the workers. L-BFGS persists them there, and every cost and
   gradient evaluation is a map-reduce (:class:`MapReduceStep`): the
@@ -36,11 +36,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from . import _scores
-from ._loop import Batches, ChunkedData
-from ._network import Network
-from ._ops import NUMPY
-from ._validation import check_some_weight, sample_weight_values
+from .. import _scores
+from .._validation import check_some_weight, one_column_as_1d, sample_weight_values
+from ..core.network import Network
+from ..core.ops import NUMPY
+from ..training.loop import Batches, ChunkedData
 
 #: Chunks fetched ahead of the one training (SGD and Adam).
 PREFETCH = 1
@@ -394,11 +394,11 @@ def _chunk_outputs_finite(network, weights, chunk) -> bool:
 # SGD and Adam: the chunks streamed through the client
 # --------------------------------------------------------------------------- #
 class StreamedBatches:
-    """The batch source of :class:`DaskData` (as ``_loop.Batches``): chunks streamed.
+    """The batch source of :class:`DaskData` (as ``training.loop.Batches``): chunks streamed.
 
     Each pass takes the chunks in a new random order (``shuffle``) and yields
     the mini-batches of one chunk at a time (its rows shuffled by
-    ``_loop.Batches``) while the next chunk is fetched in the background;
+    ``training.loop.Batches``) while the next chunk is fetched in the background;
     the client holds at most ``1 + PREFETCH`` chunks.
     """
 
@@ -461,7 +461,7 @@ def _tree_sum(parts: list):
 
 
 class MapReduceStep:
-    """The step engine of L-BFGS on :class:`DaskData` (as ``_loop.Step``).
+    """The step engine of L-BFGS on :class:`DaskData` (as ``training.loop.Step``).
 
     The chunks are persisted (on the workers of a distributed cluster). Each
     call of :meth:`loss` sends the parameter vector once, computes every
@@ -550,8 +550,6 @@ def training_data(est, X, y, sample_weight, *, first_call: bool, incremental: bo
     from its summaries as from the whole ``y``, and defines the prepared
     chunks (computed where training needs them).
     """
-    from ._base import one_column_as_1d
-
     X, y, sample_weight = _aligned(est, X, y, sample_weight, reset=first_call)
     dtype, labels = _float_dtype(X), est._labels_as_targets
     summaries = _survey(_chunks_of(X, y, sample_weight), labels, dtype, "X")

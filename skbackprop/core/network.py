@@ -11,7 +11,7 @@ Layout (row-major batches, as scikit-learn's MLP)::
 
 Backpropagation, the four equations::
 
-    D_L    = dC/dA_L (.) f'_L(Z_L)          (output delta, see _losses.py)
+    D_L    = dC/dA_L (.) f'_L(Z_L)          (output delta, see core/losses.py)
     D_l    = (D_(l+1) @ W_(l+1).T) (.) f'_l(Z_l)
     dC/dWl = A(l-1).T @ D_l  (+ alpha * Wl / W)
     dC/dbl = sum over rows of D_l
@@ -27,7 +27,7 @@ delta uses anyway. What still allocates per step: a
 temporary the size of a layer in the derivatives of sigmoid, tanh, ReLU and
 leaky ReLU and in the forward leaky ReLU, the binary cross-entropy's ``log1p``
 term, and the rows and products of a sparse batch (the rows of a shuffled
-dense batch are gathered into reused buffers, see ``_loop.Batches``). The
+dense batch are gathered into reused buffers, see ``training.loop.Batches``). The
 hot path calls the ufuncs and their reductions directly (``np.add.reduce``
 rather than ``np.sum``): the same computations without the Python wrappers,
 which cost more than the arithmetic on small batches.
@@ -40,7 +40,7 @@ The cost is not part of the network: it is an argument of
 needs only the architecture.
 
 The arrays may belong to any library of the Array API standard: every method
-takes the operations layer of its parameters (``_ops.ops_of``), whose NumPy
+takes the operations layer of its parameters (``core.ops.ops_of``), whose NumPy
 form is NumPy's own functions. Starting weights are always drawn by NumPy's
 generator on the host and then moved, so every library starts from the same
 weights.
@@ -53,10 +53,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from . import _accel
-from ._activations import ACTIVATIONS
-from ._losses import _total_weight, loss_and_output_delta
-from ._ops import NUMPY, device_of, ops_of
+from . import kernels
+from .activations import ACTIVATIONS
+from .losses import _total_weight, loss_and_output_delta
+from .ops import NUMPY, device_of, ops_of
 
 Params = list[np.ndarray]
 
@@ -93,13 +93,13 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray | None) -> Non
             dst += scale * src
             continue
         size = dst.size
-        if size <= n and size < _accel.MIN_PARAMS:
+        if size <= n and size < kernels.MIN_PARAMS:
             # The common case of a small network: one block, no reshaping.
             dst += np.multiply(src, scale, out=block[:size].reshape(src.shape))
             continue
         flat_src, flat_dst = src.reshape(-1), dst.reshape(-1)
-        if _accel.use_for(flat_dst):
-            _accel.add_scaled(flat_dst, flat_src, scale)
+        if kernels.use_for(flat_dst):
+            kernels.add_scaled(flat_dst, flat_src, scale)
             continue
         for start in range(0, flat_dst.shape[0], n):
             piece = flat_src[start : start + n]
@@ -708,45 +708,3 @@ class Network:
                     dropout.backward(i - 1, deltas[i - 1], ops)
                 hidden_derivative(activations[i - 1], deltas[i - 1], ops)
         return value
-
-
-def loss_and_grad(
-    X,
-    Y: np.ndarray,
-    coefs: Sequence[np.ndarray],
-    intercepts: Sequence[np.ndarray],
-    activation: str,
-    out_activation: str,
-    loss: str,
-    alpha: float = 0.0,
-    sample_weight: np.ndarray | None = None,
-) -> tuple[float, Params, Params]:
-    """Convenience wrapper: cost and freshly allocated gradients.
-
-    Parameters
-    ----------
-    X, Y : ndarray
-        Inputs ``(m, n_features)`` and encoded targets ``(m, n_outputs)``.
-    coefs, intercepts : list of ndarray
-        Parameters in the ``coefs_`` / ``intercepts_`` layout.
-    activation, out_activation, loss : str
-        Hidden activation, output activation and cost names.
-    alpha : float, default=0
-        L2 penalty.
-    sample_weight : ndarray or None
-        Per-sample weights.
-
-    Returns
-    -------
-    loss : float
-    coef_grads, intercept_grads : list of ndarray
-    """
-    units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
-    net = Network(units, activation, out_activation)
-    ops = ops_of(coefs[0])
-    coef_grads = [ops.empty_like(W) for W in coefs]
-    intercept_grads = [ops.empty_like(b) for b in intercepts]
-    value = net.loss_and_grad(
-        X, Y, coefs, intercepts, coef_grads, intercept_grads, loss, alpha, sample_weight
-    )
-    return value, coef_grads, intercept_grads

@@ -3,7 +3,7 @@
 The shell (``_base.py``) checks the data and sets the network up; the
 functions here build the optimizer, the batch source, the step engine and the
 end-of-epoch handlers from the estimator's parameters, run the loop
-(``_loop.py``) and turn its outcome into fitted attributes, warnings or
+(``training/loop.py``) and turn its outcome into fitted attributes, warnings or
 errors. ``est`` is the estimator being fitted.
 """
 
@@ -16,8 +16,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ._compiled import epoch_trainer
-from ._epoch_end import (
+from ..core.network import _chunk_rows, _place, abs_max
+from ..core.optimizers import SGD, Adam
+from ..exceptions import DivergenceError
+from .compiled_epoch import epoch_trainer
+from .epoch_end import (
     BestLoss,
     EpochEnd,
     History,
@@ -27,11 +30,10 @@ from ._epoch_end import (
     ValidationScore,
     VerboseLine,
 )
-from ._loop import (
+from .loop import (
     WEIGHT_LIMIT,
     Batches,
     ChunkedData,
-    DivergenceError,
     DropoutStep,
     Step,
     run_epochs,
@@ -39,9 +41,7 @@ from ._loop import (
     train_epoch,
     train_epoch_on_device,
 )
-from ._network import _chunk_rows, _place, abs_max
-from ._optimizers import SGD, Adam
-from ._threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for
+from .threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for
 
 
 def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
@@ -113,7 +113,7 @@ def fit_stochastic(
 
     ``params`` is the flat parameter vector, trained in place; ``validation``
     is ``(X_val, y_val, sample_weight_val)`` or None; ``fit_task`` is
-    scikit-learn's fit task (``_callbacks.FitTask``) or None; ``start`` the
+    scikit-learn's fit task (``integrations.sklearn_callbacks.FitTask``) or None; ``start`` the
     weight matrices the call started from (looked at only if training
     diverges).
     """

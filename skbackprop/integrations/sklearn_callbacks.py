@@ -12,7 +12,7 @@ here is called.
 
 from __future__ import annotations
 
-from ._epoch_end import Handler
+from ..training.epoch_end import Handler
 
 try:  # scikit-learn >= 1.9
     from sklearn.callback import CallbackSupportMixin, with_callbacks

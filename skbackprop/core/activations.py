@@ -7,7 +7,7 @@ from the activation's *output* ``A`` (sigmoid: ``a * (1 - a)``, tanh:
 the ``(.) f'(Z)`` of the backpropagation equations.
 
 Every function takes the operations layer of its arrays (``ops``, see
-``_ops.py``; NumPy's by default), so the same code runs on any array library.
+``core/ops.py``; NumPy's by default), so the same code runs on any array library.
 This module knows nothing of scikit-learn and allocates as little as it can.
 """
 
@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ._ops import NUMPY
+from .ops import NUMPY
 
 #: Slope of the leaky ReLU for negative inputs.
 LEAKY_SLOPE = 0.01
