@@ -203,7 +203,7 @@ def test_loss_curve_is_the_documented_cross_entropy(iris):
 
 
 def test_feature_names_in_from_dataframe(iris):
-    import pandas as pd
+    pd = pytest.importorskip("pandas", reason="pandas is not installed")
 
     X, y = iris
     columns = ["sepal length", "sepal width", "petal length", "petal width"]

@@ -316,6 +316,7 @@ def test_sparse_input_gives_the_dense_trace():
 # Output: the table, the DataFrame
 # --------------------------------------------------------------------------- #
 def test_table_and_frames_show_the_values():
+    pytest.importorskip("pandas", reason="to_frame needs pandas")
     result = trace(worked_example(), WORKED_X, WORKED_Y)
     text = str(result)
     assert "cost C = 0.298371109" in text
@@ -336,6 +337,7 @@ def test_table_and_frames_show_the_values():
 
 
 def test_long_tables_are_shortened():
+    pytest.importorskip("pandas", reason="to_frame needs pandas")
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(50, 2)), rng.normal(size=50)
     result = trace(BackpropRegressor(hidden_layer_sizes=(3,), random_state=0), X, y)
