@@ -64,65 +64,31 @@ def use_for(array: np.ndarray) -> bool:
     )
 
 
-def _compile() -> dict:
-    """Compile the kernels on first use (numba caches them on disk when it can)."""
-    if _kernels:
-        return _kernels
+def jit(func):
+    """Compile ``func`` with numba, cached on disk where a cache directory is writable.
+
+    One thread (``nogil``, no parallel region): the updates are bound by
+    memory traffic, which one fused pass cuts by a factor of three, and the
+    epoch kernel's products call BLAS, which has its own threads; a parallel
+    region would compete with them. ``error_model='numpy'``: a division by
+    zero gives inf or NaN as in NumPy, without a check that stops
+    vectorisation. Every kernel of this package is compiled through here.
+    """
     import numba
 
-    # One thread: the update is bound by memory traffic, which one fused pass
-    # cuts by a factor of three; a parallel region would also compete with
-    # the BLAS threads. ``error_model='numpy'`` lets a division by zero give
-    # inf as NumPy does, instead of a check that stops vectorisation.
     try:
-        kernels = _define(numba.njit(cache=True, nogil=True, error_model="numpy"))
-    except RuntimeError:
-        # numba found no writable cache directory: compile in memory instead.
-        kernels = _define(numba.njit(cache=False, nogil=True, error_model="numpy"))
-    _kernels.update(kernels)
+        return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
+    except RuntimeError:  # numba found no writable cache directory: compile in memory
+        return numba.njit(cache=False, nogil=True, error_model="numpy")(func)
+
+
+def _compile() -> dict:
+    """Compile the kernels on first use (numba caches them on disk when it can)."""
+    if not _kernels:
+        from . import updates
+
+        _kernels.update(adam=updates.adam, momentum=updates.momentum, axpy=updates.axpy)
     return _kernels
-
-
-def _define(jit) -> dict:
-    """The kernels, compiled by ``jit``."""
-
-    @jit
-    def adam(params, grads, M, V, b1, b2, eps, scale):  # pragma: no cover - compiled
-        # The NumPy path, element by element:
-        # M = b1 M + g; V = b2 V + g*g; params += (M / (sqrt(V) + eps)) * scale
-        for i in range(params.shape[0]):
-            g = grads[i]
-            m = b1 * M[i]
-            m = m + g
-            M[i] = m
-            g2 = g * g
-            v = b2 * V[i]
-            v = v + g2
-            V[i] = v
-            q = m / (np.sqrt(v) + eps)
-            params[i] = params[i] + q * scale
-
-    @jit
-    def momentum(params, grads, velocity, mu, neg_lr, nesterov):  # pragma: no cover
-        # g' = -lr g; velocity = mu velocity + g';
-        # params += velocity, or (Nesterov) params = (params + g') + mu velocity
-        for i in range(params.shape[0]):
-            step = grads[i] * neg_lr
-            v = velocity[i] * mu
-            v = v + step
-            velocity[i] = v
-            if nesterov:
-                p = params[i] + step
-                params[i] = p + v * mu
-            else:
-                params[i] = params[i] + v
-
-    @jit
-    def axpy(dst, src, scale):  # pragma: no cover - compiled
-        for i in range(dst.shape[0]):
-            dst[i] = dst[i] + src[i] * scale
-
-    return {"adam": adam, "momentum": momentum, "axpy": axpy}
 
 
 def adam_step(params, grads, M, V, b1, b2, eps, scale) -> None:

@@ -6,21 +6,10 @@ compiled code on disk (in ``__pycache__``) and a second process loads it
 instead of compiling. Comments name the NumPy code each part mirrors.
 """
 
-import numba
 import numpy as np
 
-
-def _jit(func):
-    """Compile ``func`` with numba, cached on disk where a cache directory is writable.
-
-    ``error_model='numpy'``: a division by zero gives inf or NaN as in NumPy,
-    without a check that stops vectorisation. One thread (``nogil``, no
-    parallel region): the products inside call BLAS, which has its own.
-    """
-    try:
-        return numba.njit(cache=True, nogil=True, error_model="numpy")(func)
-    except RuntimeError:  # numba found no writable cache directory
-        return numba.njit(cache=False, nogil=True, error_model="numpy")(func)
+from . import jit as _jit
+from .updates import adam, axpy, momentum
 
 
 @_jit
@@ -175,30 +164,13 @@ def cost_and_delta(A, Y, D, sw, use_sw, out_code, loss, weight, c, s):  # pragma
 
 @_jit
 def update(params, grads, code, state1, state2, scalars, scale):  # pragma: no cover
-    # _optimizers: SGD.step and Adam.step, element by element.
-    if code == 3:  # Adam, as _accel.adam
-        b1, b2, eps = scalars[0], scalars[1], scalars[2]
-        for k in range(params.shape[0]):
-            g = grads[k]
-            mk = state1[k] * b1 + g
-            state1[k] = mk
-            vk = state2[k] * b2 + g * g
-            state2[k] = vk
-            params[k] = params[k] + (mk / (np.sqrt(vk) + eps)) * scale
+    # _optimizers: SGD.step and Adam.step, through the kernels of updates.py.
+    if code == 3:  # Adam
+        adam(params, grads, state1, state2, scalars[0], scalars[1], scalars[2], scale)
     elif code == 0:  # params += -lr g
-        neg_lr = scalars[0]
-        for k in range(params.shape[0]):
-            params[k] = params[k] + grads[k] * neg_lr
-    else:  # momentum / Nesterov, as _accel.momentum
-        neg_lr, mu = scalars[0], scalars[1]
-        for k in range(params.shape[0]):
-            g = grads[k] * neg_lr
-            v = state1[k] * mu + g
-            state1[k] = v
-            if code == 2:
-                params[k] = (params[k] + g) + v * mu
-            else:
-                params[k] = params[k] + v
+        axpy(params, grads, scalars[0])
+    else:  # momentum / Nesterov
+        momentum(params, grads, state1, scalars[1], scalars[0], code == 2)
 
 @_jit
 def layer_view(buffer, offsets, layer, batch_size, rows, cols):  # pragma: no cover
