@@ -17,7 +17,19 @@ already imported).
   parameter vector goes out once, each chunk's sums come back added up in a
   tree. SGD and Adam stream them (:class:`StreamedBatches`): each epoch takes
   the chunks in a new order, one at a time, the next fetched while the
-  current one trains, its rows shuffled into mini-batches.
+  current one trains, its rows shuffled into mini-batches. A large chunk
+  comes to the client in blocks of rows (:func:`_fetch`), so the client
+  holds the chunk that trains, the one arriving and a block or two besides
+  the model (measured on 2026-12-07: its peak rose by 1.1 to 2.5 chunks
+  during a fit, with a small model; docs/scaling_out.rst has the figures).
+- **Aligned arrays.** An array that travels between dask processes may be
+  rebuilt at any byte address of the buffer it arrived in. NumPy computes
+  on an array whose address is not a multiple of its item size through
+  other loops (matrix products without BLAS, sums in other blocks), so the
+  same numbers round differently, and ``take`` first copies the whole
+  array. Every array a chunk's arithmetic reads is therefore aligned first
+  (:func:`_aligned_arrays`, a copy only where it is needed), which makes a
+  fit reproducible bit for bit whatever the transport did.
 - **Prediction** maps a lean copy of the fitted estimator over the blocks
   of ``X`` (:func:`predict`); **scores** add up a few sums per chunk
   (:func:`score`), so neither brings the data to the client.
@@ -31,6 +43,7 @@ import copy
 import math
 import numbers
 import sys
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -42,8 +55,13 @@ from ..core.network import Network
 from ..core.ops import NUMPY
 from ..training.loop import Batches, ChunkedData
 
-#: Chunks fetched ahead of the one training (SGD and Adam).
+#: Chunks fetched ahead of the one training (SGD and Adam): the next one.
 PREFETCH = 1
+
+#: Bytes of rows per block in which a streamed chunk comes to the client
+#: (see :func:`_fetch`): the client's memory holds a block or two beyond
+#: the chunks. Smaller blocks save memory and cost a round trip each.
+TRANSFER_BYTES = 8 * 2**20
 
 #: The fitted attributes a lean copy of an estimator keeps besides its
 #: parameters: what encoding targets, predicting and scoring read, without the
@@ -65,6 +83,20 @@ def is_dask_collection(obj) -> bool:
     from dask.base import is_dask_collection as check
 
     return bool(check(obj))
+
+
+def _aligned_arrays(*arrays) -> tuple:
+    """``arrays``, each at an address its item size divides (a copy where it is not).
+
+    distributed rebuilds an array it received as a view of the received
+    bytes, wherever in them it happens to start, and NumPy computes on a
+    misaligned array through other loops than on an aligned one: matrix
+    products without BLAS, sums split into other blocks. The same numbers
+    then give other roundings, depending on where the bytes landed, which
+    varies from run to run; ``take`` also copies the whole array first.
+    None stays None.
+    """
+    return tuple(None if a is None else np.require(a, requirements="A") for a in arrays)
 
 
 def _lean(est, weights: bool = True):
@@ -300,22 +332,85 @@ def _target_sample(summaries: list[dict], labels: bool, y_ndim: int):
 # Prepared chunks and the training data
 # --------------------------------------------------------------------------- #
 def _prepare_chunk(x, y, sw, encoder, dtype):
-    """One chunk as the network trains on it: ``(X, Y, weights, y)``, on a worker."""
-    X = np.ascontiguousarray(x, dtype=dtype)
+    """One chunk as the network trains on it: ``(X, Y, weights, y)``, on a worker.
+
+    The arrays are C-contiguous and aligned (see :func:`_aligned_arrays`).
+    """
+    X = np.require(x, dtype=dtype, requirements=["C", "A"])
     y = _as_targets(y, encoder.labels)
     Y, implied = encoder(y)
     weights = sample_weight_values(sw, X.shape[0], dtype)
     if implied is not None:
         implied = implied.astype(dtype)
         weights = implied if weights is None else weights * implied
-    return X, Y, weights, y
+    return (X, *_aligned_arrays(Y, weights), y)
 
 
-def _fetch(chunk):
-    """A prepared chunk computed into the client's memory."""
-    import dask
+def _client():
+    """The ``distributed.Client`` that ``dask.compute`` would use now, or None."""
+    if "distributed" not in sys.modules:  # no client can exist
+        return None
+    from dask.base import get_scheduler
+    from distributed import Client
 
-    return dask.compute(chunk)[0]
+    client = getattr(get_scheduler(), "__self__", None)
+    return client if isinstance(client, Client) else None
+
+
+def _whole_or_layout(chunk, limit: int) -> tuple:
+    """``(arrays, None)`` or ``(None, layout)`` of a prepared chunk's ``X``, ``Y`` and weights.
+
+    The arrays themselves where they take at most ``limit`` bytes, else their
+    shapes and dtypes (None for absent weights).
+    """
+    arrays = chunk[:3]
+    if sum(a.nbytes for a in arrays if a is not None) <= limit:
+        return arrays, None
+    return None, [None if a is None else (a.shape, a.dtype) for a in arrays]
+
+
+def _rows(chunk, start: int, stop: int) -> tuple:
+    """Rows ``start:stop`` of a prepared chunk's ``X``, ``Y`` and weights (views)."""
+    return tuple(None if a is None else a[start:stop] for a in chunk[:3])
+
+
+def _fetch(chunk, client=None) -> tuple:
+    """A prepared chunk's ``(X, Y, weights)`` in the client's memory, aligned.
+
+    Without a distributed ``client`` the chunk is computed in this process.
+    With one, it is computed on a worker. A chunk of at most
+    :data:`TRANSFER_BYTES` comes over whole; a larger one stays on its
+    worker while its rows come over in blocks of about that size (two asked
+    for at a time), each copied into arrays allocated here. Gathered whole,
+    a large chunk would come as one message: through the scheduler unless
+    the client gathers from the workers directly (in a ``LocalCluster`` the
+    scheduler lives in the client's process: a second copy of the chunk),
+    and at whatever byte address it lands in the received buffer (a third
+    copy, to align it).
+    """
+    if client is None:
+        import dask
+
+        return _aligned_arrays(*dask.compute(chunk)[0][:3])
+    prepared = client.compute(chunk)
+    whole, layout = client.submit(_whole_or_layout, prepared, TRANSFER_BYTES).result()
+    if whole is not None:
+        return _aligned_arrays(*whole)
+    arrays = [None if spec is None else np.empty(*spec) for spec in layout]
+    row_bytes = sum(math.prod(shape[1:]) * dtype.itemsize for shape, dtype in filter(None, layout))
+    step = max(1, TRANSFER_BYTES // row_bytes)
+    starts = range(0, layout[0][0][0], step)
+    parts, asked = [], 0
+    for start in starts:
+        while asked < len(starts) and len(parts) < 2:
+            parts.append(client.submit(_rows, prepared, starts[asked], starts[asked] + step))
+            asked += 1
+        block = parts.pop(0).result()  # its future dropped: the worker lets the block go
+        for array, rows in zip(arrays, block, strict=True):
+            if array is not None:
+                array[start : start + rows.shape[0], ...] = rows
+        del block
+    return tuple(arrays)
 
 
 class DaskData(ChunkedData):
@@ -398,8 +493,11 @@ class StreamedBatches:
 
     Each pass takes the chunks in a new random order (``shuffle``) and yields
     the mini-batches of one chunk at a time (its rows shuffled by
-    ``training.loop.Batches``) while the next chunk is fetched in the background;
-    the client holds at most ``1 + PREFETCH`` chunks.
+    ``training.loop.Batches``, gathered batch by batch) while the next chunk is
+    fetched in the background (:func:`_fetch`), from the moment the loop
+    has taken the current chunk's first batch: by then the loop holds
+    nothing of the chunk before. So the client holds at most ``1 +
+    PREFETCH`` chunks, and the blocks of one in transit.
     """
 
     ops = NUMPY
@@ -415,25 +513,49 @@ class StreamedBatches:
         return self._len
 
     def __iter__(self):
-        chunks = self.data.chunks
+        chunks, client = self.data.chunks, _client()
         order = self.rng.permutation(len(chunks)) if self.shuffle else np.arange(len(chunks))
+        if not len(order):
+            return
         with ThreadPoolExecutor(max_workers=1) as pool:
-            pending = [pool.submit(_fetch, chunks[i]) for i in order[: 1 + PREFETCH]]
-            for k in range(len(order)):
-                X, Y, weights, _ = pending.pop(0).result()
-                if k + 1 + PREFETCH <= len(order) - 1:
-                    pending.append(pool.submit(_fetch, chunks[order[k + 1 + PREFETCH]]))
+            pending = deque([pool.submit(_fetch, chunks[order[0]], client)])
+            asked = 1
+            for _ in order:
+                X, Y, weights = pending.popleft().result()
+                batches = iter(())
                 if X.shape[0]:
-                    size = min(self.batch_size, X.shape[0])
-                    yield from Batches(X, Y, weights, size, self.shuffle, self.rng)
+                    source = Batches(X, Y, weights, min(self.batch_size, X.shape[0]),
+                                     self.shuffle, self.rng)
+                    # Shuffled batches gathered one at a time, never a shuffled
+                    # copy of the whole chunk (one chunk more in memory). Read
+                    # when the first batch is asked for.
+                    source.gathers_epoch = False
+                    batches = iter(source)
+                    del source
+                del X, Y, weights
+                first = next(batches, None)
+                if first is not None:
+                    yield first
+                del first
+                # The loop has taken this chunk's first batch, so nothing of the
+                # previous chunk is referenced any more: the next may come.
+                while asked < len(order) and len(pending) < PREFETCH:
+                    pending.append(pool.submit(_fetch, chunks[order[asked]], client))
+                    asked += 1
+                yield from batches
 
 
 # --------------------------------------------------------------------------- #
 # L-BFGS: each evaluation a map-reduce over the persisted chunks
 # --------------------------------------------------------------------------- #
 def _chunk_cost(network: Network, loss: str, params, chunk, weight_sum: float):
-    """One chunk's share of the cost and its gradient (no penalty), on a worker."""
-    X, Y, weights, _ = chunk
+    """One chunk's share of the cost and its gradient (no penalty), on a worker.
+
+    The parameter vector arrives with every evaluation, and a chunk computed
+    on another worker arrives with the task: each at whatever address the
+    transport left it, hence aligned first (:func:`_aligned_arrays`).
+    """
+    X, Y, weights, params = _aligned_arrays(*chunk[:3], params)
     grads = np.zeros_like(params)
     if X.shape[0] == 0:
         return 0.0, grads
@@ -596,6 +718,7 @@ def validation_data(est, X_val, y_val, dtype) -> DaskData:
 # Prediction and scores
 # --------------------------------------------------------------------------- #
 def _apply(block, est, method: str):
+    (block,) = _aligned_arrays(block)  # as the same rows in memory would be computed
     return getattr(_own_network(est), method)(block)
 
 
@@ -621,6 +744,7 @@ def predict(est, X, method: str):
 def _score_parts(est, X, y, weights):
     """One chunk's parts of ``est``'s score (``_scores.accuracy_parts`` or ``r2_parts``)."""
     est = _own_network(est)
+    X, weights = _aligned_arrays(X, weights)
     out = est._raw_output(X)
     if est._labels_as_targets:
         return _scores.accuracy_parts(y, est._labels_from_output(out), weights)
