@@ -30,8 +30,17 @@ from .exceptions import DivergenceError
 from .integrations import dask as _dask
 from .integrations import persist as _persist
 from .integrations import sklearn_callbacks as _callbacks
+from .training.epoch_end import UserCallbacks
 from .training.loop import ChunkedData
-from .training.run import LARGE_VALUES, fit_lbfgs, fit_stochastic, warn_at_caller
+from .training.record import Call, Settings, TrainingRecord
+from .training.run import (
+    LARGE_VALUES,
+    fit_lbfgs,
+    fit_stochastic,
+    make_optimizer,
+    optimizer_key,
+    warn_at_caller,
+)
 
 __all__ = ["BaseBackprop"]
 
@@ -509,22 +518,58 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         return _callbacks.FitTask(self, X, y, sample_weight, epochs)
 
     def _train(self, X, Y, sample_weight, validation, incremental, fit_task) -> None:
-        """Train from the current weights, copied into one new flat vector."""
+        """Train from the current weights, copied into one new flat vector.
+
+        The loop gets the settings, the call and the training record, and
+        reports through the record; this method publishes it as the fitted
+        attributes (after every epoch, for the observers, and at the end).
+        """
         network = self._network
         start = self.coefs_  # never modified: named in the advice if training diverges
         params = network.pack(self.coefs_, self.intercepts_, X.dtype, _like(X))
         self.coefs_, self.intercepts_ = network.unpack(params)
+        settings = Settings.from_params(
+            self.get_params(deep=False), loss=self.loss_function_,
+            dropout=self._dropout_rates(), targets_are_labels=self._labels_as_targets,
+        )
+        record = TrainingRecord.from_attributes(vars(self))
+        call = Call(
+            network, params, X, Y, sample_weight, self._rng, incremental, start,
+            validation_score=(
+                None if validation is None else lambda: self._validation_score(*validation)
+            ),
+            observers=self._observers(fit_task), publish=self._publish,
+        )
         try:
             if self.solver == "lbfgs":
-                fit_lbfgs(self, X, Y, sample_weight, params, validation, fit_task, start)
+                fit_lbfgs(settings, record, call)
             else:
-                fit_stochastic(
-                    self, X, Y, sample_weight, params, validation, incremental, fit_task, start
-                )
+                optimizer = self._optimizer_for(settings, params, incremental)
+                fit_stochastic(settings, record, call, optimizer)
+            self._publish(record)
             self._check_finite_outputs(X)
         finally:
             if not incremental:
                 network.release()
+
+    def _observers(self, fit_task) -> list:
+        """The end-of-epoch handlers that look at the estimator: callbacks of both kinds."""
+        observers = [UserCallbacks(self, self.callbacks, self.verbose)] if self.callbacks else []
+        if fit_task is not None:
+            observers.append(fit_task.epochs(self))
+        return observers
+
+    def _publish(self, record: TrainingRecord) -> None:
+        """The training record as the fitted attributes (``n_iter_``, ``loss_curve_``, ...)."""
+        self.__dict__.update(record.attributes())
+
+    def _optimizer_for(self, settings: Settings, params, incremental: bool):
+        """The optimizer of this call: kept across ``partial_fit`` calls while its key holds."""
+        key = optimizer_key(settings, params)
+        if incremental and self._optimizer is not None and self._optimizer_key == key:
+            return self._optimizer
+        self._optimizer, self._optimizer_key = make_optimizer(settings, params), key
+        return self._optimizer
 
     def _validate_validation_set(self, X_val, y_val, X):
         """``(X_val, y_val, None)`` checked and converted like the training data ``X``."""

@@ -59,9 +59,9 @@ class FitTask:
             estimator=est, X=X, y=y, metadata=self.metadata
         )
 
-    def epochs(self) -> EpochTasks:
-        """The handler that makes each epoch a subtask."""
-        return EpochTasks(self)
+    def epochs(self, est) -> EpochTasks:
+        """The observer that makes each epoch of ``est``'s training a subtask."""
+        return EpochTasks(self, est)
 
     def finish(self, est) -> None:
         """The end of the root task: the estimator itself is the fitted estimator."""
@@ -72,29 +72,33 @@ class FitTask:
 
 
 class EpochTasks(Handler):
-    """Each epoch (L-BFGS iteration) a subtask of the fit task; True from a callback stops."""
+    """Each epoch (L-BFGS iteration) a subtask of the fit task; True from a callback stops.
 
-    def __init__(self, task: FitTask) -> None:
-        self.task, self.current = task, None
+    An observer of the end-of-epoch path (it runs after the record is
+    published): scikit-learn's callbacks see the estimator of this epoch.
+    """
 
-    def _call(self, est, hook) -> bool:
-        task = self.task
+    def __init__(self, task: FitTask, est) -> None:
+        self.task, self.est, self.current = task, est, None
+
+    def _call(self, hook) -> bool:
+        task, est = self.task, self.est
         return hook(
             estimator=est, X=task.X, y=task.y, metadata=task.metadata,
             reconstruction_attributes=lambda: _snapshot(est),
         )
 
-    def begin(self, est) -> None:
+    def begin(self) -> None:
         self.current = self.task.context.subcontext(task_name="epoch")
-        self._call(est, self.current.call_on_fit_task_begin)
+        self._call(self.current.call_on_fit_task_begin)
 
-    def end(self, est, record) -> bool:
+    def end(self, record, entry) -> bool:
         context, self.current = self.current, None
-        return bool(self._call(est, context.call_on_fit_task_end))
+        return bool(self._call(context.call_on_fit_task_end))
 
-    def close(self, est) -> None:
+    def close(self) -> None:
         # An epoch that began but did not finish (interrupted, diverged, or the
         # iteration L-BFGS never ran) ends as an empty task.
         if self.current is not None:
-            self.current.call_on_fit_task_end(estimator=est)
+            self.current.call_on_fit_task_end(estimator=self.est)
             self.current = None

@@ -4,8 +4,12 @@ The stochastic solvers call it after each epoch, L-BFGS after each iteration.
 Each handler has one job and three hooks: ``begin`` (before an epoch),
 ``end`` (after it; returns True to stop training) and ``close`` (once, when
 training ends). Every handler runs at every epoch; training stops when one of
-them asked to. The handlers update the estimator's fitted attributes
-(``n_iter_``, ``loss_curve_``, ``history_``, ``validation_scores_``, ...).
+them asked to. The handlers update the training record
+(``record.TrainingRecord``: epochs, loss curve, history, validation scores,
+best loss, no-improvement count); none of them writes the estimator. After
+them the record is published (the shell copies it to the estimator's
+attributes) and the observers run: handlers the shell built to look at the
+estimator, the user's ``callbacks`` and scikit-learn's callback API.
 """
 
 from __future__ import annotations
@@ -13,35 +17,46 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.ops import ops_of
+from .record import Settings, TrainingRecord
 
 
 class Handler:
     """A part of the end-of-epoch path; every hook does nothing by default."""
 
-    def begin(self, est) -> None:
+    def begin(self) -> None:
         """Called before an epoch (an L-BFGS iteration) starts."""
 
-    def end(self, est, record: dict) -> bool:
-        """Called after an epoch with its ``history_`` entry; True asks to stop."""
+    def end(self, record: TrainingRecord, entry: dict) -> bool:
+        """Called after an epoch with the record and the epoch's ``history_`` entry.
+
+        True asks to stop.
+        """
         return False
 
-    def close(self, est) -> None:
+    def close(self) -> None:
         """Called once when training ends, however it ends."""
 
 
 class EpochEnd:
-    """The handlers of one training call, run in order."""
+    """The handlers of one training call, run in order, then the record published.
 
-    def __init__(self, estimator, handlers: list[Handler]) -> None:
-        self.estimator, self.handlers = estimator, handlers
+    ``publish(record)`` is the shell's: it copies the record to the
+    estimator's attributes before the ``observers`` (which look at the
+    estimator) run.
+    """
+
+    def __init__(self, record: TrainingRecord, handlers: list[Handler],
+                 observers: list[Handler], publish) -> None:
+        self.record, self.handlers, self.observers = record, handlers, observers
+        self.publish = publish
 
     def begin(self) -> None:
-        for handler in self.handlers:
-            handler.begin(self.estimator)
+        for handler in self.handlers + self.observers:
+            handler.begin()
 
     def end(self, loss: float, seconds: float, learning_rate: float | None) -> bool:
-        """Build the epoch's record and run every handler on it; True: stop training."""
-        record = {
+        """Build the epoch's entry and run every handler on it; True: stop training."""
+        entry = {
             "epoch": None,
             "loss": float(loss),
             "validation_score": None,
@@ -50,62 +65,65 @@ class EpochEnd:
         }
         stop = False
         for handler in self.handlers:
-            stop = bool(handler.end(self.estimator, record)) or stop
+            stop = bool(handler.end(self.record, entry)) or stop
+        self.publish(self.record)
+        for handler in self.observers:
+            stop = bool(handler.end(self.record, entry)) or stop
         return stop
 
     def close(self) -> None:
-        for handler in self.handlers:
-            handler.close(self.estimator)
+        for handler in self.handlers + self.observers:
+            handler.close()
 
 
 class ValidationScore(Handler):
-    """The score on the validation set (``validation_scores_``, ``best_validation_score_``)."""
+    """The score on the validation set (``validation_scores``, ``best_validation_score``)."""
 
-    def __init__(self, validation) -> None:
-        self.validation = validation  # (X_val, y_val, sample_weight_val), already checked
+    def __init__(self, score) -> None:
+        self.score = score  # score() of the current weights on the checked validation set
 
-    def end(self, est, record) -> bool:
-        score = est._validation_score(*self.validation)
-        est.validation_scores_.append(score)
-        est.best_validation_score_ = max(est.best_validation_score_, score)
-        record["validation_score"] = score
+    def end(self, record, entry) -> bool:
+        score = self.score()
+        record.validation_scores.append(score)
+        record.best_validation_score = max(record.best_validation_score, score)
+        entry["validation_score"] = score
         return False
 
 
 class History(Handler):
-    """The training record: ``n_iter_``, ``t_``, ``loss_``, ``loss_curve_``, ``history_``."""
+    """Epochs, samples seen, the loss, the loss curve and the history entry."""
 
     def __init__(self, n_samples: int) -> None:
         self.n_samples = n_samples  # samples seen per epoch (0 for L-BFGS, as scikit-learn)
 
-    def end(self, est, record) -> bool:
-        est.n_iter_ += 1
-        est.t_ += self.n_samples
-        est.loss_ = record["loss"]
-        est.loss_curve_.append(est.loss_)
-        record["epoch"] = len(est.loss_curve_)
-        est.history_.append(record)
+    def end(self, record, entry) -> bool:
+        record.n_iter += 1
+        record.t += self.n_samples
+        record.loss = entry["loss"]
+        record.loss_curve.append(record.loss)
+        entry["epoch"] = len(record.loss_curve)
+        record.history.append(entry)
         return False
 
 
 class BestLoss(Handler):
-    """``best_loss_``, the lowest training cost so far (L-BFGS)."""
+    """The lowest training cost so far (L-BFGS)."""
 
-    def end(self, est, record) -> bool:
-        est.best_loss_ = min(est.best_loss_, est.loss_)
+    def end(self, record, entry) -> bool:
+        record.best_loss = min(record.best_loss, record.loss)
         return False
 
 
 class VerboseLine(Handler):
     """One printed line per epoch, scikit-learn's ``Iteration N, loss = ...`` and more."""
 
-    def end(self, est, record) -> bool:
-        line = f"Iteration {est.n_iter_}, loss = {record['loss']:.8f}"
-        if record["validation_score"] is not None:
-            line += f", validation score = {record['validation_score']:.6f}"
-        if record["learning_rate"] is not None:
-            line += f", learning rate = {record['learning_rate']:.3g}"
-        print(f"{line}, {record['seconds']:.3f}s")
+    def end(self, record, entry) -> bool:
+        line = f"Iteration {record.n_iter}, loss = {entry['loss']:.8f}"
+        if entry["validation_score"] is not None:
+            line += f", validation score = {entry['validation_score']:.6f}"
+        if entry["learning_rate"] is not None:
+            line += f", learning rate = {entry['learning_rate']:.3g}"
+        print(f"{line}, {entry['seconds']:.3f}s")
         return False
 
 
@@ -115,8 +133,8 @@ class LearningRateSchedule(Handler):
     def __init__(self, optimizer) -> None:
         self.optimizer = optimizer
 
-    def end(self, est, record) -> bool:
-        self.optimizer.epoch_end(est.t_)
+    def end(self, record, entry) -> bool:
+        self.optimizer.epoch_end(record.t)
         return False
 
 
@@ -132,19 +150,19 @@ class Plateau(Handler):
     epoch of this call beats that score.
     """
 
-    def __init__(self, est, params: np.ndarray, optimizer) -> None:
+    def __init__(self, settings: Settings, record: TrainingRecord, params, optimizer) -> None:
         self.params, self.optimizer = params, optimizer
-        self.tol, self.patience, self.verbose = est.tol, est.n_iter_no_change, est.verbose
-        self.early_stopping = est.early_stopping
-        best = est.best_validation_score_ if est.early_stopping else None
+        self.tol, self.patience = settings.tol, settings.n_iter_no_change
+        self.verbose, self.early_stopping = settings.verbose, settings.early_stopping
+        best = record.best_validation_score if settings.early_stopping else None
         self.best_params = ops_of(params).copy(params) if best is not None and np.isfinite(best) else None
         self.best_score = best if self.best_params is not None else -np.inf
 
-    def end(self, est, record) -> bool:
-        score = record["validation_score"] if self.early_stopping else None
-        improved = self._score_improved(score) if score is not None else self._loss_improved(est)
-        est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
-        if est._no_improvement_count <= self.patience:
+    def end(self, record, entry) -> bool:
+        score = entry["validation_score"] if self.early_stopping else None
+        improved = self._score_improved(score) if score is not None else self._loss_improved(record)
+        record.no_improvement_count = 0 if improved else record.no_improvement_count + 1
+        if record.no_improvement_count <= self.patience:
             return False
         what = "Validation score" if score is not None else "Training loss"
         message = (
@@ -152,7 +170,7 @@ class Plateau(Handler):
             "consecutive epochs."
         )
         if self.optimizer.on_plateau():
-            est._no_improvement_count = 0
+            record.no_improvement_count = 0
             self._say(f"{message} Setting learning rate to {self.optimizer.learning_rate:g}.")
             return False
         self._say(f"{message} Stopping.")
@@ -165,9 +183,9 @@ class Plateau(Handler):
             self.best_params = ops_of(self.params).copy(self.params)
         return improved
 
-    def _loss_improved(self, est) -> bool:
-        improved = not est.loss_ > est.best_loss_ - self.tol
-        est.best_loss_ = min(est.best_loss_, est.loss_)
+    def _loss_improved(self, record) -> bool:
+        improved = not record.loss > record.best_loss - self.tol
+        record.best_loss = min(record.best_loss, record.loss)
         return improved
 
     def _say(self, message: str) -> None:
@@ -181,14 +199,18 @@ class Plateau(Handler):
 
 
 class UserCallbacks(Handler):
-    """The estimator's ``callbacks``: ``callback(estimator, record)``, True stops training."""
+    """The estimator's ``callbacks``: ``callback(estimator, entry)``, True stops training.
 
-    def __init__(self, callbacks, verbose) -> None:
-        self.callbacks, self.verbose = list(callbacks), verbose
+    An observer: it runs after the record is published, so the callbacks
+    see the estimator's attributes of this epoch.
+    """
 
-    def end(self, est, record) -> bool:
+    def __init__(self, estimator, callbacks, verbose) -> None:
+        self.estimator, self.callbacks, self.verbose = estimator, list(callbacks), verbose
+
+    def end(self, record, entry) -> bool:
         # The first callback that asks to stop is the last one called, as before.
-        if not any(bool(callback(est, record)) for callback in self.callbacks):
+        if not any(bool(callback(self.estimator, entry)) for callback in self.callbacks):
             return False
         if self.verbose:
             print("A callback asked to stop training.")

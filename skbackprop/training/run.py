@@ -1,10 +1,13 @@
-"""One call's training run: the estimator's settings turned into the loop's parts.
+"""One call's training run: the settings and the call turned into the loop's parts.
 
-The shell (``_base.py``) checks the data and sets the network up; the
-functions here build the optimizer, the batch source, the step engine and the
-end-of-epoch handlers from the estimator's parameters, run the loop
-(``training/loop.py``) and turn its outcome into fitted attributes, warnings or
-errors. ``est`` is the estimator being fitted.
+The shell (``_base.py``) checks the data, sets the network up and hands over
+three objects (``record.py``): the :class:`~.record.Settings` taken from its
+parameters, the :class:`~.record.Call` (network, data, parameter vector,
+hooks) and the :class:`~.record.TrainingRecord` to continue. The functions
+here build the optimizer, the batch source, the step engine and the
+end-of-epoch handlers, run the loop (``training/loop.py``), report through
+the record, and turn the outcome into warnings or errors. They write no
+estimator attribute: the shell publishes the record.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from .epoch_end import (
     History,
     LearningRateSchedule,
     Plateau,
-    UserCallbacks,
     ValidationScore,
     VerboseLine,
 )
@@ -41,6 +43,7 @@ from .loop import (
     train_epoch,
     train_epoch_on_device,
 )
+from .record import Call, Settings, TrainingRecord
 from .threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for
 
 
@@ -58,87 +61,74 @@ def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
     warnings.warn(message, category, stacklevel=level)
 
 
-def _optimizer_settings(est) -> tuple:
-    """The parameters an optimizer is built from; a change starts a new one."""
-    if est.solver == "sgd":
-        return (
-            "sgd", est.learning_rate_init, est.momentum, est.nesterovs_momentum,
-            est.learning_rate, est.power_t,
-        )
-    return ("adam", est.learning_rate_init, est.beta_1, est.beta_2, est.epsilon)
+def optimizer_key(settings: Settings, params) -> tuple:
+    """What an optimizer is made for: its settings and the parameters' place.
+
+    A ``partial_fit`` call keeps the optimizer of the previous call while the
+    key holds; the state lives where the parameters do, so another library or
+    device starts anew.
+    """
+    return (*settings.optimizer_settings(), _place(params))
 
 
-def _optimizer_for(est, params: np.ndarray, incremental: bool):
-    """The optimizer of this call: kept across partial_fit calls while its settings hold."""
-    # The state lives where the parameters do: another library or device starts anew.
-    settings = (*_optimizer_settings(est), _place(params))
-    if incremental and est._optimizer is not None and est._optimizer_key == settings:
-        return est._optimizer
-    kind = SGD if est.solver == "sgd" else Adam
-    opt = kind(params.shape[0], params.dtype, *settings[1:-1], like=params)
-    est._optimizer, est._optimizer_key = opt, settings
-    return opt
+def make_optimizer(settings: Settings, params):
+    """A new optimizer for ``params``, with the state of the solver ``settings`` names."""
+    kind = SGD if settings.solver == "sgd" else Adam
+    return kind(params.shape[0], params.dtype, *settings.optimizer_settings()[1:], like=params)
 
 
-def _batch_size(est, n_samples: int) -> int:
+def _batch_size(settings: Settings, n_samples: int) -> int:
     """``batch_size`` for ``n_samples`` rows ('auto': 200), with a warning when it is too large."""
-    if est.batch_size == "auto":
+    if settings.batch_size == "auto":
         return min(200, n_samples)
-    if est.batch_size > n_samples:
+    if settings.batch_size > n_samples:
         warn_at_caller(
-            f"batch_size={est.batch_size} is larger than the number of samples "
+            f"batch_size={settings.batch_size} is larger than the number of samples "
             f"({n_samples}); using batches of {n_samples}.",
         )
-    return int(min(est.batch_size, n_samples))
+    return int(min(settings.batch_size, n_samples))
 
 
-def _epoch_end(est, validation, n_samples: int, solver_handlers, fit_task) -> EpochEnd:
+def _epoch_end(settings, record, call: Call, n_samples: int, solver_handlers) -> EpochEnd:
     """The end-of-epoch path of this call: the handlers, in the order they run."""
-    handlers = [ValidationScore(validation)] if validation is not None else []
+    handlers = [] if call.validation_score is None else [ValidationScore(call.validation_score)]
     handlers.append(History(n_samples))
-    if est.verbose:
+    if settings.verbose:
         handlers.append(VerboseLine())
     handlers += solver_handlers
-    if est.callbacks:
-        handlers.append(UserCallbacks(est.callbacks, est.verbose))
-    if fit_task is not None:
-        handlers.append(fit_task.epochs())
-    return EpochEnd(est, handlers)
+    return EpochEnd(record, handlers, call.observers, call.publish)
 
 
-def fit_stochastic(
-    est, X, Y, sample_weight, params, validation, incremental, fit_task, start=None
-) -> None:
+def fit_stochastic(settings: Settings, record: TrainingRecord, call: Call, opt) -> None:
     """Train with 'sgd' or 'adam': ``max_iter`` epochs (one for partial_fit) or fewer.
 
-    ``params`` is the flat parameter vector, trained in place; ``validation``
-    is ``(X_val, y_val, sample_weight_val)`` or None; ``fit_task`` is
-    scikit-learn's fit task (``integrations.sklearn_callbacks.FitTask``) or None; ``start`` the
-    weight matrices the call started from (looked at only if training
-    diverges).
+    ``opt`` is the optimizer (the shell keeps it across ``partial_fit``
+    calls); ``call.params`` is trained in place and ``record`` updated.
     """
-    opt = _optimizer_for(est, params, incremental)
-    batch_size = _batch_size(est, X.shape[0])
+    X, params, rng = call.X, call.params, call.rng
+    batch_size = _batch_size(settings, X.shape[0])
     if isinstance(X, ChunkedData):
-        batches = X.batches(batch_size, est.shuffle, est._rng)
+        batches = X.batches(batch_size, settings.shuffle, rng)
     else:
-        batches = Batches(X, Y, sample_weight, batch_size, est.shuffle, est._rng)
-    rates = est._dropout_rates()
-    if any(rates):
-        step = DropoutStep(est._network, est.loss_function_, est.alpha, params, opt, rates, est._rng)
+        batches = Batches(X, call.Y, call.sample_weight, batch_size, settings.shuffle, rng)
+    loss, alpha = settings.loss, settings.alpha
+    if any(settings.dropout):
+        step = DropoutStep(call.network, loss, alpha, params, opt, settings.dropout, rng)
     else:
-        step = Step(est._network, est.loss_function_, est.alpha, params, opt)
-    est.n_iter_ = 0
-    if est.early_stopping:
-        est.best_loss_ = None
-    elif est.best_loss_ is None:
-        est.best_loss_ = np.inf
-    plateau = Plateau(est, params, opt)
-    epoch_end = _epoch_end(est, validation, X.shape[0], [LearningRateSchedule(opt), plateau], fit_task)
-    show_progress = est.verbose >= 2 and sys.stdout.isatty()
-    max_epochs = 1 if incremental else est.max_iter
+        step = Step(call.network, loss, alpha, params, opt)
+    record.n_iter = 0
+    if settings.early_stopping:
+        record.best_loss = None
+    elif record.best_loss is None:
+        record.best_loss = np.inf
+    plateau = Plateau(settings, record, params, opt)
+    epoch_end = _epoch_end(
+        settings, record, call, X.shape[0], [LearningRateSchedule(opt), plateau]
+    )
+    show_progress = settings.verbose >= 2 and sys.stdout.isatty()
+    max_epochs = 1 if call.incremental else settings.max_iter
     threads = blas_threads_for(
-        est._network.layer_units, batches.batch_size, len(batches) * max_epochs, SMALL_STEP
+        call.network.layer_units, batches.batch_size, len(batches) * max_epochs, SMALL_STEP
     )
     train = epoch_trainer(batches, step, show_progress) or (
         train_epoch if step.ops.host else train_epoch_on_device
@@ -148,17 +138,22 @@ def fit_stochastic(
             why = run_epochs(batches, step, epoch_end, max_epochs, show_progress, train)
     finally:
         epoch_end.close()
+    _stochastic_outcome(settings, record, call, plateau, why)
+
+
+def _stochastic_outcome(settings, record, call, plateau, why: str) -> None:
+    """Errors and warnings of how a stochastic run ended; early stopping's best weights."""
     if why == "diverged":
-        _diverged(est, plateau, X, Y, start)
+        _diverged(settings, record, plateau, call)
     elif why == "interrupted":
-        _warn_interrupted(est)
-    elif why == "max_iter" and not incremental:
+        _warn_interrupted(record)
+    elif why == "max_iter" and not call.incremental:
         warn_at_caller(
-            f"Stochastic optimizer: maximum iterations ({est.max_iter}) reached and the "
+            f"Stochastic optimizer: maximum iterations ({settings.max_iter}) reached and the "
             "optimization hasn't converged yet. Increase max_iter or tol.",
             ConvergenceWarning,
         )
-    if est.early_stopping and not incremental:
+    if settings.early_stopping and not call.incremental:
         plateau.restore_best()
 
 
@@ -184,7 +179,7 @@ def _largest(array) -> float | None:
     return abs_max(array.data if sp.issparse(array) else array)
 
 
-def divergence_advice(est, X, Y, start) -> str:
+def divergence_advice(settings: Settings, X, Y, start) -> str:
     """What to change after a divergence, from the facts that point at its cause.
 
     ``start`` holds the weight matrices the diverging call started from
@@ -202,7 +197,7 @@ def divergence_advice(est, X, Y, start) -> str:
             f"{LARGE_VALUES} X has values up to {largest_x:.3g}: scale the inputs, e.g. with "
             "StandardScaler in a Pipeline."
         )
-    largest_y = _largest(Y) if not est._labels_as_targets else None
+    largest_y = _largest(Y) if not settings.targets_are_labels else None
     if largest_y is not None and largest_y > LARGE_DATA:
         advice.append(
             f"The targets reach {largest_y:.3g}: scale them, e.g. with "
@@ -219,20 +214,20 @@ def divergence_advice(est, X, Y, start) -> str:
             "from weights of the usual scale (weight_init='auto', or coefs_init and "
             "intercepts_init of about 1/sqrt(fan_in))."
         )
-    if est.solver == "lbfgs":
+    if settings.solver == "lbfgs":
         advice.append(
-            f"Increase alpha (now {est.alpha:g}): the L2 penalty keeps the weights bounded."
+            f"Increase alpha (now {settings.alpha:g}): the L2 penalty keeps the weights bounded."
         )
     else:
-        advice.append(f"Use a smaller learning_rate_init (now {est.learning_rate_init:g}).")
+        advice.append(f"Use a smaller learning_rate_init (now {settings.learning_rate_init:g}).")
     return " ".join(advice)
 
 
-def _diverged(est, plateau, X, Y, start) -> None:
+def _diverged(settings, record, plateau, call) -> None:
     """A stochastic epoch diverged: an error, unless early stopping has a best epoch."""
-    epoch = est.n_iter_ + 1
-    advice = divergence_advice(est, X, Y, start)
-    if not (est.early_stopping and plateau.best_params is not None):
+    epoch = record.n_iter + 1
+    advice = divergence_advice(settings, call.X, call.Y, call.start)
+    if not (settings.early_stopping and plateau.best_params is not None):
         # No weights to put back: a raising call restores the whole estimator.
         raise DivergenceError(
             f"Training diverged in epoch {epoch}: the cost, the weights or the optimizer's "
@@ -246,52 +241,54 @@ def _diverged(est, plateau, X, Y, start) -> None:
     )
 
 
-def _warn_interrupted(est) -> None:
+def _warn_interrupted(record) -> None:
     """Ctrl-C: training kept the weights of the last finished epoch."""
     warn_at_caller(
-        f"Training interrupted by the user after {est.n_iter_} finished epoch(s) of this "
+        f"Training interrupted by the user after {record.n_iter} finished epoch(s) of this "
         "call; the model keeps the weights of the last finished epoch.",
     )
 
 
-def fit_lbfgs(est, X, Y, sample_weight, params, validation, fit_task, start=None) -> None:
-    """Train with L-BFGS on the whole data; arguments as :func:`fit_stochastic`."""
+def fit_lbfgs(settings: Settings, record: TrainingRecord, call: Call) -> None:
+    """Train with L-BFGS on the whole data; ``call.params`` in place, ``record`` updated."""
+    X, params = call.X, call.params
     if isinstance(X, ChunkedData):
-        step = X.lbfgs_step(est._network, est.loss_function_, est.alpha, params)
+        step = X.lbfgs_step(call.network, settings.loss, settings.alpha, params)
     else:
-        step = Step(est._network, est.loss_function_, est.alpha, params)
-    est.n_iter_ = 0
-    if est.best_loss_ is None:
-        est.best_loss_ = np.inf
-    epoch_end = _epoch_end(est, validation, 0, [BestLoss()], fit_task)
+        step = Step(call.network, settings.loss, settings.alpha, params)
+    record.n_iter = 0
+    if record.best_loss is None:
+        record.best_loss = np.inf
+    epoch_end = _epoch_end(settings, record, call, 0, [BestLoss()])
     rows = min(X.shape[0], _chunk_rows(X))  # the rows of one block of an evaluation
-    threads = blas_threads_for(est._network.layer_units, rows, est.max_iter, SMALL_LBFGS)
+    threads = blas_threads_for(call.network.layer_units, rows, settings.max_iter, SMALL_LBFGS)
     try:
         with threads:
             result, why = run_lbfgs(
-                step, (X, Y, sample_weight), epoch_end, est.max_iter, est.max_fun, est.tol
+                step, (X, call.Y, call.sample_weight), epoch_end, settings.max_iter,
+                settings.max_fun, settings.tol,
             )
     finally:
         epoch_end.close()
     if why == "interrupted":
-        _warn_interrupted(est)
+        _warn_interrupted(record)
         return
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         raise DivergenceError(
             "L-BFGS diverged: the cost or the weights became inf or NaN. "
-            f"{divergence_advice(est, X, Y, start)} {_LEFT_AS_IT_WAS}"
+            f"{divergence_advice(settings, X, call.Y, call.start)} {_LEFT_AS_IT_WAS}"
         )
     params[...] = step.ops.from_host(result.x, params, params.dtype)
-    est.loss_ = float(result.fun)
-    est.best_loss_ = min(est.best_loss_, est.loss_)
+    record.loss = float(result.fun)
+    record.best_loss = min(record.best_loss, record.loss)
     if result.status != 0 and why != "stopped":
-        _warn_not_converged(est, result)
+        _warn_not_converged(record, result)
 
 
-def _warn_not_converged(est, result) -> None:
+def _warn_not_converged(record, result) -> None:
     """L-BFGS stopped short of convergence (a limit, or a failed line search)."""
     warn_at_caller(
-        f"lbfgs failed to converge after {est.n_iter_} iteration(s) (status="
+        f"lbfgs failed to converge after {record.n_iter} iteration(s) (status="
         f"{result.status}: {result.message}). Increase max_iter or max_fun, or scale "
         "the data.",
         ConvergenceWarning,
