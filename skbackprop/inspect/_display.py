@@ -600,7 +600,11 @@ class LossCurveDisplay:
                 label=f"best {self.x_label} ({self.best_epoch}): weights kept",
             )
             handles.append(self.best_epoch_line_)
-        (self.ax_validation_ or ax).legend(handles=handles, loc="best", fontsize=8)
+        if len(handles) > 1:  # below the axes, clear of both curves
+            (self.ax_validation_ or ax).legend(
+                handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13),
+                ncols=len(handles), fontsize=8, frameon=False,
+            )
         name = self.estimator_name if name is None else name
         ax.set_title("Loss curve" if name is None else f"Loss curve of {name}", fontsize=10)
         return self
