@@ -150,6 +150,8 @@ def test_large_networks_are_summarised_as_heatmaps():
         )
         assert display.images_[0, layer].get_cmap().name == "PiYG"
     assert NetworkDisplay.from_estimator(net, X, y).axes_.shape == (2, 2)
+    placed = plt.figure().add_axes((0.1, 0.1, 0.8, 0.8))  # axes of no grid
+    assert NetworkDisplay.from_estimator(net, X, y, ax=placed).axes_.shape == (2, 2)
     assert not NetworkDisplay.from_estimator(net, X, y, max_units=20).summary_
 
 

@@ -397,7 +397,9 @@ class NetworkDisplay:
                  for b, g in zip(trace.intercepts, trace.intercept_grads, strict=True)],
             ))
         n_layers = len(trace.coefs)
-        grid = ax.get_subplotspec().subgridspec(len(rows), n_layers)
+        spec = ax.get_subplotspec()  # None for axes placed by hand: use the whole figure
+        grid = (spec.subgridspec(len(rows), n_layers) if spec is not None
+                else self.figure_.add_gridspec(len(rows), n_layers))
         ax.set_axis_off()
         self.axes_ = np.empty((len(rows), n_layers), dtype=object)
         self.images_ = np.empty_like(self.axes_)
