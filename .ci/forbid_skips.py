@@ -2,7 +2,7 @@
 
 The tests of the dask, onnx and fast extras fail instead of skipping where CI
 asks for their packages (``SKBACKPROP_TEST_DASK=1`` and the like); those of
-the array-api and progress extras have no such switch and skip
+the array-api, progress and plot extras have no such switch and skip
 (``pytest.importorskip``) where the package is missing. Loaded with
 
     PYTHONPATH=.ci python -m pytest -p forbid_skips --forbid-skip REGEX ...

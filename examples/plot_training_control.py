@@ -58,18 +58,13 @@ print(f"ran {clf.n_iter_} epochs; best validation accuracy {clf.best_validation_
 # training set more tightly. Training stops ``n_iter_no_change`` epochs after
 # the best validation score, and the model keeps the weights of that best
 # epoch (dashed line).
-epochs = np.arange(1, clf.n_iter_ + 1)
-fig, ax_loss = plt.subplots(figsize=(7, 4), layout="constrained")
-ax_loss.semilogy(epochs, clf.loss_curve_, color="tab:blue")
-ax_loss.set_xlabel("epoch")
-ax_loss.set_ylabel("training cost (log scale)", color="tab:blue")
-ax_val = ax_loss.twinx()
-ax_val.plot(epochs, clf.validation_scores_, color="tab:orange")
-ax_val.set_ylabel("validation accuracy", color="tab:orange")
-ax_val.axvline(best_epoch, color="gray", linestyle="--")
-ax_val.annotate("best epoch:\nweights kept", (best_epoch, 0.5), xycoords=("data", "axes fraction"),
-                xytext=(-5, 0), textcoords="offset points", ha="right", color="gray")
-ax_loss.set_title("Early stopping: loss curve and validation curve")
+#
+# :class:`skbackprop.inspect.LossCurveDisplay` draws ``loss_curve_``, the
+# ``validation_scores_`` on a second y axis and that kept epoch.
+from skbackprop.inspect import LossCurveDisplay
+
+display = LossCurveDisplay.from_estimator(clf, yscale="log")
+display.ax_.set_title("Early stopping: loss curve and validation curve")
 plt.show()
 
 # %%

@@ -96,6 +96,24 @@ for name, value, published_value in rows:
 print(check_gradients(net, X, y))
 
 # %%
+# The step, drawn
+# ---------------
+# :class:`skbackprop.inspect.NetworkDisplay` draws the same trace as the
+# network: each unit with its bias, pre-activation ``z`` and activation ``a``
+# (and, with ``show_deltas=True``, its delta), each connection with its
+# weight, its gradient and, given the learning rate, its value after the
+# plain gradient step ``w - 0.5 dC/dw``. Lines are blue for positive weights
+# and as wide as the weight is large; a label's frame is blue where the step
+# raises the weight and red where it lowers it. ``w5`` reads 0.40, gradient
+# 0.0822, new value 0.3589: the walk-through's numbers.
+import matplotlib.pyplot as plt
+
+from skbackprop.inspect import NetworkDisplay
+
+display = NetworkDisplay.from_estimator(net, X, y, learning_rate=0.5, show_deltas=True)
+plt.show()
+
+# %%
 # One step
 # --------
 # ``partial_fit`` runs one epoch over the data it is given; with one sample
@@ -135,66 +153,22 @@ assert abs(net.loss_ - float(published_error)) < 1e-8
 # output error times the hidden activation, while the hidden weights are
 # reached only through the sigmoid derivatives of two layers and the small
 # inputs 0.05 and 0.10.
-#
-# The network, drawn with its weights
-# -----------------------------------
-# Each connection is labelled with its weight before and after the step; the
-# line width shows the size of the weight and the colour whether the step
-# lowered it (red) or raised it (blue).
-import matplotlib.pyplot as plt
-
-positions = {
-    "i1": (0, 1.0), "i2": (0, 0.0),
-    "h1": (1, 1.0), "h2": (1, 0.0),
-    "o1": (2, 1.0), "o2": (2, 0.0),
-}
-# (from, to, weight index, where along the edge its label goes)
-edges = [
-    ("i1", "h1", 0, 0.5), ("i2", "h1", 1, 0.3), ("i1", "h2", 2, 0.3), ("i2", "h2", 3, 0.5),
-    ("h1", "o1", 4, 0.5), ("h2", "o1", 5, 0.3), ("h1", "o2", 6, 0.3), ("h2", "o2", 7, 0.5),
-]
-
-fig, ax = plt.subplots(figsize=(9, 4.5), layout="constrained")
-for src, dst, k, t in edges:
-    (x0, y0), (x1, y1) = positions[src], positions[dst]
-    colour = "tab:red" if after[k] < before[k] else "tab:blue"
-    ax.plot([x0, x1], [y0, y1], color=colour, lw=1 + 5 * after[k], alpha=0.5, zorder=1)
-    ax.text(
-        x0 + t * (x1 - x0), y0 + t * (y1 - y0),
-        f"w{k + 1}\n{before[k]:.2f} -> {after[k]:.4f}",
-        fontsize=8, ha="center", va="center", zorder=3,
-        bbox=dict(boxstyle="round,pad=0.25", fc="white", ec=colour, lw=0.8),
-    )
-for name, (x, y_) in positions.items():
-    ax.scatter(x, y_, s=700, color="whitesmoke", edgecolor="black", zorder=2)
-    ax.text(x, y_, name, ha="center", va="center", fontsize=11, zorder=4)
-ax.text(0, -0.3, "inputs 0.05, 0.10", ha="center", fontsize=9)
-ax.text(1, -0.3, "sigmoid, bias 0.35", ha="center", fontsize=9)
-ax.text(2, -0.3, "sigmoid, bias 0.60", ha="center", fontsize=9)
-ax.text(2.15, 1.0, "target 0.01", va="center", fontsize=9)
-ax.text(2.15, 0.0, "target 0.99", va="center", fontsize=9)
-ax.set_xlim(-0.2, 2.5)
-ax.set_ylim(-0.45, 1.2)
-ax.set_axis_off()
-ax.set_title(f"One step of backpropagation (E_total = {float(published_error):.6f} before it)")
-plt.show()
 
 # %%
 # Keep going
 # ----------
 # Repeating the step drives the outputs towards their targets. Each call of
 # ``partial_fit`` continues from the current weights, so the loop below takes
-# steps 2, 3, ... and records the cost measured before each one.
-errors = [net.loss_]
+# steps 2, 3, ... and appends the cost measured before each one to
+# ``loss_curve_``, which :class:`skbackprop.inspect.LossCurveDisplay` draws.
+from skbackprop.inspect import LossCurveDisplay
+
 for _ in range(1999):
     net.partial_fit(X, y)
-    errors.append(net.loss_)
 print("outputs after 2000 steps:", net.predict(X).round(4), "targets:", y[0])
 
-fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
-ax.semilogy(np.arange(1, len(errors) + 1), errors)
-ax.set_xlabel("gradient step")
-ax.set_ylabel("E_total (log scale)")
-ax.set_title("The worked example, continued")
-ax.grid(True, which="both", alpha=0.3)
+curve = LossCurveDisplay.from_estimator(net, yscale="log")
+curve.ax_.set_xlabel("gradient step (one partial_fit each)")
+curve.ax_.set_title("The worked example, continued")
+curve.ax_.grid(True, which="both", alpha=0.3)
 plt.show()

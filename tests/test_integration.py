@@ -296,6 +296,26 @@ def test_importing_skbackprop_does_not_import_dask():
     assert out.stdout.split() == ["False", "False"]
 
 
+def test_importing_skbackprop_does_not_import_matplotlib_and_the_displays_name_the_extra():
+    """matplotlib (the ``plot`` extra) is imported when a display draws, not before."""
+    code = (
+        "import sys, skbackprop\n"
+        "from skbackprop.inspect import LossCurveDisplay, NetworkDisplay\n"
+        "print('matplotlib' in sys.modules)\n"
+        "sys.modules['matplotlib'] = None  # as if not installed\n"
+        "for draw in (lambda: LossCurveDisplay(loss_curve=[1.0]).plot(),\n"
+        "             lambda: NetworkDisplay.from_estimator(\n"
+        "                 skbackprop.BackpropRegressor(), [[0.0]], [0.0])):\n"
+        "    try:\n        draw()\n"
+        "    except ImportError as exc:\n        print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, *messages = out.stdout.strip().split("\n")
+    assert first == "False"
+    assert len(messages) == 2
+    assert all('pip install "skbackprop[plot]"' in message for message in messages)
+
+
 def test_importing_skbackprop_does_not_import_onnx_and_skbackprop_onnx_names_the_extra():
     """skl2onnx is imported by ``skbackprop.onnx`` only; without it, the error names the extra."""
     code = (

@@ -17,6 +17,11 @@ minimises: the mean over the batch (weighted by the sample weights), plus
 the L2 penalty ``alpha / (2 m) * sum ||W||^2``. Dropout, which thins the
 network at random during training only, is not applied: both functions look
 at the network predictions use.
+
+:class:`NetworkDisplay` draws a trace as the network it ran through, and
+:class:`LossCurveDisplay` the loss and validation curves of a fitted
+estimator; both need matplotlib (the ``plot`` extra), imported only when they
+draw.
 """
 
 from __future__ import annotations
@@ -26,10 +31,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core.network import Network
-from .integrations import dask as _dask
+from ..core.network import Network
+from ..integrations import dask as _dask
+from ._display import LossCurveDisplay, NetworkDisplay
 
-__all__ = ["GradientCheck", "Trace", "check_gradients", "trace"]
+__all__ = [
+    "GradientCheck", "LossCurveDisplay", "NetworkDisplay", "Trace", "check_gradients", "trace",
+]
 
 #: Rows of a table printed in full; longer tables show their start and end.
 MAX_ROWS = 60
@@ -45,7 +53,7 @@ def _step_inputs(estimator, X, y, sample_weight, dtype=None) -> dict:
     (None: the data's float dtype, as training uses) is the dtype of the
     returned weights and inputs.
     """
-    from ._base import BaseBackprop, to_host
+    from .._base import BaseBackprop, to_host
 
     if not isinstance(estimator, BaseBackprop):
         raise TypeError(
