@@ -15,8 +15,9 @@ exits with status 1 if there is any, 0 otherwise.
 JavaScript is searched for those load constructs rather than for every URL it
 contains: bundled libraries hold many URLs that are never requested (XML
 namespaces such as ``http://www.w3.org/2000/svg``, license and "about" links,
-fallbacks for old browsers). The headless-browser check described in the
-README (section "Documentation") complements this one.
+fallbacks for old browsers). Whether MathJax then finds everything it loads
+at run time (fonts, TeX extensions, speech maps) under ``_static/mathjax`` is
+a question for a browser without network, not for this scan.
 """
 
 from __future__ import annotations
