@@ -37,6 +37,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax served from the build's _static/mathjax instead of a CDN (see "Math")
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -87,12 +89,46 @@ def _link_sklearn_labels(app, env, node, contnode):
     return None
 
 
+def _drop_raw_html_blocks(lines):
+    """Remove every ``.. raw:: html`` directive, with its content, from reST lines."""
+    kept, raw_indent = [], None
+    for line in lines:
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        if raw_indent is not None:
+            if not stripped or indent > raw_indent:
+                continue  # the directive's content, or a blank line inside it
+            raw_indent = None
+        if stripped.rstrip() == ".. raw:: html":
+            raw_indent = indent
+            continue
+        kept.append(line)
+    return kept
+
+
+def _offline_execution_times(app, docname, source):
+    """Keep sphinx-gallery's execution-times pages from loading DataTables off the web.
+
+    sphinx-gallery (0.15 and later) writes these pages with a raw HTML block
+    that fetches jQuery, DataTables and Bootstrap from CDNs to make the table
+    sortable, which fails offline. The block is dropped when the page is read;
+    the table stays, as a plain table.
+    """
+    if docname.rsplit("/", 1)[-1] == "sg_execution_times":
+        source[0] = "\n".join(_drop_raw_html_blocks(source[0].split("\n")))
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", _quote_trailing_underscore_names)
     app.connect("missing-reference", _link_sklearn_labels)
+    app.connect("source-read", _offline_execution_times)
 
 
 # -- Math ---------------------------------------------------------------------
+# The docs load nothing from the network (docs/check_offline.py checks the
+# build): sphinx-mathjax-offline copies MathJax 3 (its fonts, TeX extensions
+# and accessibility components included) into _static/mathjax and points
+# mathjax_path at it, so mathjax3_config (not mathjax4_config) applies.
 mathjax3_config = {"tex": {"macros": {"R": r"\mathbb{R}"}}}
 
 # -- plot directive (figures drawn while the page builds) ----------------------
