@@ -31,7 +31,7 @@ from .integrations import dask as _dask
 from .integrations import persist as _persist
 from .integrations import sklearn_callbacks as _callbacks
 from .training.epoch_end import UserCallbacks
-from .training.loop import ChunkedData
+from .training.loop import ArrayData, TrainingData
 from .training.record import Call, Settings, TrainingRecord
 from .training.run import (
     LARGE_VALUES,
@@ -442,6 +442,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 "partial_fit does not support early_stopping=True: each call is one epoch "
                 "over the data it is given. Set early_stopping=False."
             )
+        # The kind of data is decided here, once: the loop gets a TrainingData
+        # (in-memory arrays of any library, or dask chunks) and a validation
+        # scorer, and asks them; it never asks which kind they are.
         if _dask.is_dask_collection(X):
             # Chunks of a dask collection: Y and the weights are inside ``data``.
             data, n_outputs = _dask.training_data(
@@ -456,9 +459,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             )
             X_task, y_task, n_outputs = X, y, Y.shape[1]
         self._setup_network(X, n_outputs, first_call)
-        train, validation = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
+        data, scorer = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
         fit_task = self._fit_task(X_task, y_task, given_weight, incremental)
-        self._train(*train, validation, incremental, fit_task)
+        self._train(data, scorer, incremental, fit_task)
         if fit_task is not None:
             fit_task.finish(self)
 
@@ -493,7 +496,12 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         return combined
 
     def _training_and_validation(self, X, Y, y, sample_weight, X_val, y_val):
-        """``(X, Y, sample_weight)`` to train on and the validation set (or None)."""
+        """The ``TrainingData`` to train on and the validation scorer (or None).
+
+        ``X`` is a checked array (``Y`` and ``sample_weight`` beside it) or
+        chunked data (``Y`` and ``sample_weight`` None). The scorer, called
+        with no argument, scores the current weights on the validation set.
+        """
         validation = None
         if X_val is not None or y_val is not None:
             validation = self._validate_validation_set(X_val, y_val, X)
@@ -507,7 +515,8 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             X, Y, sample_weight, validation = self._split_validation(X, Y, y, sample_weight)
         if validation is not None and self.validation_scores_ is None:
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        return (X, Y, sample_weight), validation
+        data = X if Y is None else ArrayData(X, Y, sample_weight)
+        return data, validation
 
     def _fit_task(self, X, y, sample_weight, incremental: bool):
         """scikit-learn's fit task of this call (scikit-learn >= 1.9), or None."""
@@ -517,16 +526,17 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         epochs = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
         return _callbacks.FitTask(self, X, y, sample_weight, epochs)
 
-    def _train(self, X, Y, sample_weight, validation, incremental, fit_task) -> None:
+    def _train(self, data, validation_score, incremental, fit_task) -> None:
         """Train from the current weights, copied into one new flat vector.
 
-        The loop gets the settings, the call and the training record, and
-        reports through the record; this method publishes it as the fitted
-        attributes (after every epoch, for the observers, and at the end).
+        The loop gets the settings, the call (with the ``TrainingData`` and
+        the validation scorer) and the training record, and reports through
+        the record; this method publishes it as the fitted attributes (after
+        every epoch, for the observers, and at the end).
         """
         network = self._network
         start = self.coefs_  # never modified: named in the advice if training diverges
-        params = network.pack(self.coefs_, self.intercepts_, X.dtype, _like(X))
+        params = network.pack(self.coefs_, self.intercepts_, data.dtype, data.device_like())
         self.coefs_, self.intercepts_ = network.unpack(params)
         settings = Settings.from_params(
             self.get_params(deep=False), loss=self.loss_function_,
@@ -534,11 +544,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         )
         record = TrainingRecord.from_attributes(vars(self))
         call = Call(
-            network, params, X, Y, sample_weight, self._rng, incremental, start,
-            validation_score=(
-                None if validation is None else lambda: self._validation_score(*validation)
-            ),
-            observers=self._observers(fit_task), publish=self._publish,
+            network, params, data, self._rng, incremental, start,
+            validation_score=validation_score, observers=self._observers(fit_task),
+            publish=self._publish,
         )
         try:
             if self.solver == "lbfgs":
@@ -547,7 +555,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 optimizer = self._optimizer_for(settings, params, incremental)
                 fit_stochastic(settings, record, call, optimizer)
             self._publish(record)
-            self._check_finite_outputs(X)
+            self._check_finite_outputs(data)
         finally:
             if not incremental:
                 network.release()
@@ -576,7 +584,8 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         if X_val is None or y_val is None:
             raise ValueError("Pass both X_val and y_val, or neither.")
         if _dask.is_dask_collection(X_val):
-            return _dask.validation_data(self, X_val, y_val, X.dtype), None, None
+            chunks = _dask.validation_data(self, X_val, y_val, X.dtype)
+            return lambda: chunks.score(self)
         X_val = self._validate_X(X_val, reset=False)
         X_val = self._moved_like(X_val, X)
         y_val = self._check_validation_targets(to_host(y_val))
@@ -585,7 +594,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 f"X_val has {X_val.shape[0]} samples but y_val has {y_val.shape[0]}; pass one "
                 "target per validation sample."
             )
-        return X_val, y_val, None
+        return lambda: self._validation_score(X_val, y_val, None)
 
     @staticmethod
     def _moved_like(array, like):
@@ -667,9 +676,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         return int(source.integers(np.iinfo(np.int32).max))
 
     def _split_validation(self, X, Y, y, sample_weight):
-        if isinstance(X, ChunkedData):  # whole chunks held out (no stratification)
+        if isinstance(X, TrainingData):  # chunks kept elsewhere: whole chunks held out
             X_tr, val = X.hold_out(self.validation_fraction, self._split_seed())
-            return X_tr, None, None, (val, None, None)
+            return X_tr, None, None, lambda: val.score(self)
         stratify = self._stratify_labels(y)
         split_seed = self._split_seed()
         # The split's rows (they depend only on the number of rows and the
@@ -690,18 +699,14 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 "stopping needs at least 2. Increase 'validation_fraction' or the size of your "
                 "dataset, or pass X_val and y_val."
             )
-        return X_tr, Y_tr, sw_tr, (X_val, y_val, sw_val)
+        return X_tr, Y_tr, sw_tr, lambda: self._validation_score(X_val, y_val, sw_val)
 
     def _stratify_labels(self, y):
         return None
 
-    def _check_finite_outputs(self, X) -> None:
+    def _check_finite_outputs(self, data) -> None:
         """Refuse to return a model whose outputs on its own training data are not finite."""
-        if isinstance(X, ChunkedData):
-            finite = X.outputs_finite(self._network, self.coefs_, self.intercepts_)
-        else:
-            finite = self._network.outputs_finite(X, self.coefs_, self.intercepts_)
-        if finite:
+        if data.outputs_finite(self._network, self.coefs_, self.intercepts_):
             return
         raise DivergenceError(
             "Training produced weights whose outputs on the training data are inf or NaN "
@@ -775,10 +780,8 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
 
         ``y`` and ``sample_weight`` are on the host; so is the output, once
         computed (one transfer of ``n_samples x n_outputs`` values). Chunked
-        validation data (dask) scores itself chunk by chunk.
+        validation data (dask) scores itself chunk by chunk instead.
         """
-        if isinstance(X, ChunkedData):
-            return X.score(self)
         out = self._raw_output(X)
         return self._score_output(ops_of(out).to_host(out), y, sample_weight)
 

@@ -10,7 +10,7 @@ already imported).
   of rows and a summary of its targets (the labels with their counts, or the
   targets' range). The estimator learns ``classes_`` from the summaries as it
   would from the whole ``y``, which never comes to the client.
-- **The training data** (:class:`DaskData`, a ``training.loop.ChunkedData``) is a list
+- **The training data** (:class:`DaskData`, a ``training.loop.TrainingData``) is a list
   of prepared chunks: inputs as floats, targets encoded, weights combined,
   computed on the workers. L-BFGS persists them there, and every cost and
   gradient evaluation is a map-reduce (:class:`MapReduceStep`): the
@@ -53,7 +53,7 @@ from .. import _scores
 from .._validation import check_some_weight, one_column_as_1d, sample_weight_values
 from ..core.network import Network
 from ..core.ops import NUMPY
-from ..training.loop import Batches, ChunkedData
+from ..training.loop import Batches, TrainingData
 
 #: Chunks fetched ahead of the one training (SGD and Adam): the next one.
 PREFETCH = 1
@@ -413,7 +413,7 @@ def _fetch(chunk, client=None) -> tuple:
     return tuple(arrays)
 
 
-class DaskData(ChunkedData):
+class DaskData(TrainingData):
     """Training (or validation) data as prepared chunks of a dask collection.
 
     ``chunks`` are ``Delayed`` objects giving ``(X, Y, weights, y)``;

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ..core.network import DropoutMasks, Network, abs_max
+from ..core.network import DropoutMasks, Network, _chunk_rows, abs_max
 from ..core.ops import ops_of
 from ..core.optimizers import minimize_lbfgs
 
@@ -207,12 +207,15 @@ class Batches:
                 yield X_batch, Y_batch, sw_batch, weight
 
 
-class ChunkedData:
-    """Training data kept elsewhere in chunks (a dask cluster): what the loop asks of it.
+class TrainingData:
+    """What the loop asks of its training data, wherever the rows are.
 
-    The loop takes it where it takes ``X`` (``Y`` and the sample weights are
-    inside it), and asks it for the parts it would otherwise build itself.
-    The dask implementation is ``integrations.dask.DaskData``.
+    The shell decides what kind of data a call has once, at the entry of
+    ``fit``/``partial_fit``, and hands the loop one of these: in-memory
+    arrays of any library (:class:`ArrayData`) or data kept elsewhere in
+    chunks (a dask cluster: ``integrations.dask.DaskData``). The loop asks it
+    for its batch source, its L-BFGS step engine and what it needs to know,
+    and never asks which kind it is.
     """
 
     shape: tuple[int, int]
@@ -227,13 +230,63 @@ class ChunkedData:
         """The step engine of L-BFGS (as :class:`Step` without an optimizer)."""
         raise NotImplementedError
 
+    def lbfgs_arguments(self) -> tuple:
+        """What :meth:`lbfgs_step`'s engine is called with: ``step.loss(*arguments)``."""
+        return (self, None, None)
+
+    def device_like(self):
+        """An array whose library and device the parameters must follow, or None (NumPy)."""
+        return None
+
+    def block_rows(self) -> int:
+        """Rows of one block of a full-batch evaluation (the BLAS thread limit asks)."""
+        return min(self.shape[0], _chunk_rows(self))
+
     def outputs_finite(self, network: Network, coefs, intercepts) -> bool:
         """Whether the network's outputs are finite for every row."""
         raise NotImplementedError
 
+    def largest_values(self) -> tuple[float | None, float | None]:
+        """``max |X|`` and ``max |Y|`` where cheap to know (a divergence's advice), else None."""
+        return None, None
+
     def score(self, est) -> float:
         """``est``'s score on this data (a validation set)."""
         raise NotImplementedError
+
+
+class ArrayData(TrainingData):
+    """In-memory training data: ``X`` (dense or sparse), encoded ``Y``, sample weights.
+
+    Arrays of any library: they stay where they are, and the batch source and
+    the step engine work on them there.
+    """
+
+    def __init__(self, X, Y, sample_weight) -> None:
+        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.shape, self.dtype = X.shape, X.dtype
+
+    def batches(self, batch_size: int, shuffle: bool, rng) -> Batches:
+        return Batches(self.X, self.Y, self.sample_weight, batch_size, shuffle, rng)
+
+    def lbfgs_step(self, network: Network, loss: str, alpha: float, params) -> Step:
+        return Step(network, loss, alpha, params)
+
+    def lbfgs_arguments(self) -> tuple:
+        return (self.X, self.Y, self.sample_weight)
+
+    def device_like(self):
+        return None if ops_of(self.X).host else self.X
+
+    def block_rows(self) -> int:
+        return min(self.X.shape[0], _chunk_rows(self.X))
+
+    def outputs_finite(self, network: Network, coefs, intercepts) -> bool:
+        return network.outputs_finite(self.X, coefs, intercepts)
+
+    def largest_values(self) -> tuple[float, float]:
+        X, Y = self.X, self.Y
+        return abs_max(X.data if sp.issparse(X) else X), abs_max(Y)
 
 
 class Step:

@@ -136,8 +136,10 @@ class Call:
         The architecture (and its work buffers).
     params : array
         The flat parameter vector, trained in place.
-    X, Y, sample_weight : arrays, or chunked data with ``Y`` and the weights None
-        The training data, checked and encoded.
+    data : TrainingData
+        The training data, checked and encoded (``loop.ArrayData`` in memory,
+        ``integrations.dask.DaskData`` on a cluster): the loop asks it for its
+        batch source and L-BFGS engine, never which kind it is.
     rng : numpy.random.Generator
         The estimator's generator (shuffling, dropout masks).
     incremental : bool
@@ -156,9 +158,7 @@ class Call:
 
     network: Any
     params: Any
-    X: Any
-    Y: Any
-    sample_weight: Any
+    data: Any
     rng: np.random.Generator
     incremental: bool = False
     start: list | None = None

@@ -16,10 +16,9 @@ import sys
 import warnings
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ..core.network import _chunk_rows, _place, abs_max
+from ..core.network import _place, abs_max
 from ..core.optimizers import SGD, Adam
 from ..exceptions import DivergenceError
 from .compiled_epoch import epoch_trainer
@@ -34,8 +33,6 @@ from .epoch_end import (
 )
 from .loop import (
     WEIGHT_LIMIT,
-    Batches,
-    ChunkedData,
     DropoutStep,
     Step,
     run_epochs,
@@ -105,12 +102,9 @@ def fit_stochastic(settings: Settings, record: TrainingRecord, call: Call, opt) 
     ``opt`` is the optimizer (the shell keeps it across ``partial_fit``
     calls); ``call.params`` is trained in place and ``record`` updated.
     """
-    X, params, rng = call.X, call.params, call.rng
-    batch_size = _batch_size(settings, X.shape[0])
-    if isinstance(X, ChunkedData):
-        batches = X.batches(batch_size, settings.shuffle, rng)
-    else:
-        batches = Batches(X, call.Y, call.sample_weight, batch_size, settings.shuffle, rng)
+    data, params, rng = call.data, call.params, call.rng
+    batch_size = _batch_size(settings, data.shape[0])
+    batches = data.batches(batch_size, settings.shuffle, rng)
     loss, alpha = settings.loss, settings.alpha
     if any(settings.dropout):
         step = DropoutStep(call.network, loss, alpha, params, opt, settings.dropout, rng)
@@ -123,7 +117,7 @@ def fit_stochastic(settings: Settings, record: TrainingRecord, call: Call, opt) 
         record.best_loss = np.inf
     plateau = Plateau(settings, record, params, opt)
     epoch_end = _epoch_end(
-        settings, record, call, X.shape[0], [LearningRateSchedule(opt), plateau]
+        settings, record, call, data.shape[0], [LearningRateSchedule(opt), plateau]
     )
     show_progress = settings.verbose >= 2 and sys.stdout.isatty()
     max_epochs = 1 if call.incremental else settings.max_iter
@@ -172,14 +166,7 @@ USUAL_WEIGHTS = (1e-8, 1e2)
 _LEFT_AS_IT_WAS = "The estimator is left as it was before this call."
 
 
-def _largest(array) -> float | None:
-    """``max |array|`` of in-memory data (dense, sparse, any library); None for chunks."""
-    if array is None or isinstance(array, ChunkedData):
-        return None
-    return abs_max(array.data if sp.issparse(array) else array)
-
-
-def divergence_advice(settings: Settings, X, Y, start) -> str:
+def divergence_advice(settings: Settings, data, start) -> str:
     """What to change after a divergence, from the facts that point at its cause.
 
     ``start`` holds the weight matrices the diverging call started from
@@ -191,14 +178,13 @@ def divergence_advice(settings: Settings, X, Y, start) -> str:
     ``alpha`` is 0).
     """
     advice = []
-    largest_x = _largest(X)
+    largest_x, largest_y = data.largest_values()
     if largest_x is not None and largest_x > LARGE_DATA:
         advice.append(
             f"{LARGE_VALUES} X has values up to {largest_x:.3g}: scale the inputs, e.g. with "
             "StandardScaler in a Pipeline."
         )
-    largest_y = _largest(Y) if not settings.targets_are_labels else None
-    if largest_y is not None and largest_y > LARGE_DATA:
+    if not settings.targets_are_labels and largest_y is not None and largest_y > LARGE_DATA:
         advice.append(
             f"The targets reach {largest_y:.3g}: scale them, e.g. with "
             "sklearn.compose.TransformedTargetRegressor(transformer=StandardScaler())."
@@ -226,7 +212,7 @@ def divergence_advice(settings: Settings, X, Y, start) -> str:
 def _diverged(settings, record, plateau, call) -> None:
     """A stochastic epoch diverged: an error, unless early stopping has a best epoch."""
     epoch = record.n_iter + 1
-    advice = divergence_advice(settings, call.X, call.Y, call.start)
+    advice = divergence_advice(settings, call.data, call.start)
     if not (settings.early_stopping and plateau.best_params is not None):
         # No weights to put back: a raising call restores the whole estimator.
         raise DivergenceError(
@@ -251,22 +237,20 @@ def _warn_interrupted(record) -> None:
 
 def fit_lbfgs(settings: Settings, record: TrainingRecord, call: Call) -> None:
     """Train with L-BFGS on the whole data; ``call.params`` in place, ``record`` updated."""
-    X, params = call.X, call.params
-    if isinstance(X, ChunkedData):
-        step = X.lbfgs_step(call.network, settings.loss, settings.alpha, params)
-    else:
-        step = Step(call.network, settings.loss, settings.alpha, params)
+    data, params = call.data, call.params
+    step = data.lbfgs_step(call.network, settings.loss, settings.alpha, params)
     record.n_iter = 0
     if record.best_loss is None:
         record.best_loss = np.inf
     epoch_end = _epoch_end(settings, record, call, 0, [BestLoss()])
-    rows = min(X.shape[0], _chunk_rows(X))  # the rows of one block of an evaluation
-    threads = blas_threads_for(call.network.layer_units, rows, settings.max_iter, SMALL_LBFGS)
+    threads = blas_threads_for(
+        call.network.layer_units, data.block_rows(), settings.max_iter, SMALL_LBFGS
+    )
     try:
         with threads:
             result, why = run_lbfgs(
-                step, (X, call.Y, call.sample_weight), epoch_end, settings.max_iter,
-                settings.max_fun, settings.tol,
+                step, data.lbfgs_arguments(), epoch_end, settings.max_iter, settings.max_fun,
+                settings.tol,
             )
     finally:
         epoch_end.close()
@@ -276,7 +260,7 @@ def fit_lbfgs(settings: Settings, record: TrainingRecord, call: Call) -> None:
     if not np.all(np.isfinite(result.x)) or not np.isfinite(result.fun):
         raise DivergenceError(
             "L-BFGS diverged: the cost or the weights became inf or NaN. "
-            f"{divergence_advice(settings, X, call.Y, call.start)} {_LEFT_AS_IT_WAS}"
+            f"{divergence_advice(settings, data, call.start)} {_LEFT_AS_IT_WAS}"
         )
     params[...] = step.ops.from_host(result.x, params, params.dtype)
     record.loss = float(result.fun)
