@@ -465,6 +465,25 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         if fit_task is not None:
             fit_task.finish(self)
 
+    def _next_step(self, X, y, sample_weight=None) -> dict:
+        """What a training step on ``(X, y)`` would start from, set up on a deep copy.
+
+        The seam of :mod:`skbackprop.inspect`: the estimator's own checks and
+        encoding run on a copy (the estimator is not changed), and the result
+        holds the network, the weights the step starts from (fitted, or those
+        ``fit`` would draw), the encoded batch, the cost and ``alpha``.
+        """
+        est = copy.deepcopy(self)
+        est._validate_hyperparameters()
+        fitted = hasattr(est, "coefs_")
+        X, Y, _, _, weight = est._in_memory_data(X, y, sample_weight, not fitted, fitted, None)
+        est._setup_network(X, Y.shape[1], first_call=not fitted)
+        return {
+            "network": est._network, "coefs": est.coefs_, "intercepts": est.intercepts_,
+            "X": X, "Y": Y, "sample_weight": weight, "loss": est.loss_function_,
+            "alpha": float(est.alpha),
+        }
+
     def _in_memory_data(self, X, y, sample_weight, first_call, incremental, classes):
         """``(X, Y, y, given sample_weight, sample_weight)`` checked, targets encoded."""
         X, y = self._validate_Xy(X, y, reset=first_call, y_numeric=self._y_numeric)

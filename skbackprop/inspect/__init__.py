@@ -26,7 +26,6 @@ draw.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,23 +65,20 @@ def _step_inputs(estimator, X, y, sample_weight, dtype=None) -> dict:
             "A trace or gradient check needs an in-memory batch, not a dask collection; "
             "compute a few rows first, for example X[:10].compute()."
         )
-    est = copy.deepcopy(estimator)
-    est._validate_hyperparameters()
-    fitted = hasattr(est, "coefs_")
-    X, Y, _, _, weight = est._in_memory_data(X, y, sample_weight, not fitted, fitted, None)
-    est._setup_network(X, Y.shape[1], first_call=not fitted)
+    step = estimator._next_step(X, y, sample_weight)  # the estimator's one seam for this
     # Arrays of another library (array API dispatch) come to the host;
     # ``pack`` brings the weights there too.
-    X, Y, weight = to_host(X), to_host(Y), to_host(weight)
+    X, Y, weight = to_host(step["X"]), to_host(step["Y"]), to_host(step["sample_weight"])
     dtype = np.dtype(dtype or X.dtype)
     if X.dtype != dtype:
         X = X.astype(dtype)
-    network = Network(est._network.layer_units, est._network.activation, est._network.out_activation)
-    params = network.pack(est.coefs_, est.intercepts_, dtype)
+    fitted = step["network"]
+    network = Network(fitted.layer_units, fitted.activation, fitted.out_activation)
+    params = network.pack(step["coefs"], step["intercepts"], dtype)
     return {
         "network": network, "params": params, "X": X, "Y": Y.astype(dtype),
         "sample_weight": None if weight is None else weight.astype(dtype),
-        "loss": est.loss_function_, "alpha": float(est.alpha),
+        "loss": step["loss"], "alpha": step["alpha"],
     }
 
 
