@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
 from skbackprop.core import kernels
+from skbackprop.core.activations import hidden_activations
 from skbackprop.core.network import Network
 from skbackprop.core.optimizers import SGD
 from skbackprop.training import compiled_epoch
@@ -30,7 +31,7 @@ from skbackprop.training.loop import WEIGHT_LIMIT, Batches, Diverged, Step, trai
 
 require_accelerator()
 
-HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
+HIDDEN = list(hidden_activations())
 
 SOLVERS = {
     "sgd": dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
@@ -260,7 +261,7 @@ def test_second_process_loads_the_kernel_from_numbas_cache():
         "import numpy as np; from skbackprop import BackpropClassifier; from skbackprop.training import compiled_epoch;"
         "X = np.random.default_rng(0).standard_normal((30, 3)); y = np.arange(30) % 2;"
         "BackpropClassifier(max_iter=1).fit(X, y);"
-        "stats = compiled_epoch._kernels['epoch'].stats;"
+        "stats = compiled_epoch._compile().epoch.stats;"
         "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))"
     )
     _run_python(fit)  # compiles, or loads an earlier run's cache
