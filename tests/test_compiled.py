@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
 from skbackprop.core import kernels
-from skbackprop.core.activations import hidden_activations
+from skbackprop.core.activations import ACTIVATIONS, hidden_activations
 from skbackprop.core.network import Network
 from skbackprop.core.optimizers import SGD
 from skbackprop.training import compiled_epoch
@@ -220,7 +220,7 @@ def test_numpy_path_where_compiled_does_not_apply(compiled_calls):
         BackpropClassifier(hidden_layer_sizes=(800,), max_iter=1, batch_size=300,
                            random_state=0).fit(wide, np.arange(300) % 3)
         # wide tanh layers: NumPy's vectorised tanh is faster than the kernel's
-        assert 45 * 100 > compiled_epoch.TANH_VALUES
+        assert 45 * 100 > ACTIVATIONS["tanh"].kernel_values_limit
         BackpropClassifier(hidden_layer_sizes=(100,), activation="tanh", batch_size=45,
                            max_iter=2, random_state=0).fit(X, y)
         # dropout: the thinned network's pass is the NumPy path's

@@ -266,6 +266,14 @@ class Activation:
         Whether it may be the activation of the hidden layers.
     output_range : tuple of float or None
         The output's range where it may be a regression output, else None.
+    bound : float or None
+        ``|f(z)| <= bound`` for every ``z`` where there is such a bound
+        (sigmoid and tanh: 1); ``Network.outputs_finite`` uses it.
+    kernel_values_limit : int or None
+        Hidden values per training step above which the NumPy path runs
+        instead of the compiled epoch, for activations whose scalar math
+        function in the kernel is much slower than NumPy's vectorised one
+        (``tanh``); None: no limit.
     needs : tuple of str
         Operations beyond the usual ones that the array forms call (``'erf'``):
         a library whose operations lack one is refused before fitting.
@@ -287,6 +295,8 @@ class Activation:
     range_formula: str = r"\mathbb{R}"
     hidden: bool = True
     output_range: tuple[float, float] | None = None
+    bound: float | None = None
+    kernel_values_limit: int | None = None
     needs: tuple[str, ...] = ()
     note: str = ""
 
@@ -375,12 +385,14 @@ ACTIVATIONS: dict[str, Activation] = {
             kernel_forward="one / (one + np.exp(-z))",
             kernel_derivative="(d * a) * (one - a)", onnx=_op("Sigmoid"),
             formula=r"\sigma(z) = 1 / (1 + e^{-z})", derivative_formula="a (1 - a)",
-            range_formula="(0, 1)", output_range=(0.0, 1.0), note="alias ``'logistic'``",
+            range_formula="(0, 1)", output_range=(0.0, 1.0), bound=1.0,
+            note="alias ``'logistic'``",
         ),
         Activation(
             "tanh", tanh, tanh_derivative, kernel_forward="np.tanh(z)",
             kernel_derivative="d * (one - a * a)", onnx=_op("Tanh"), formula=r"\tanh z",
             derivative_formula="1 - a^2", range_formula="(-1, 1)", output_range=(-1.0, 1.0),
+            bound=1.0, kernel_values_limit=4096,  # the kernel's scalar tanh: ten times slower
         ),
         Activation(
             "relu", relu, relu_derivative, kernel_forward="zero if z < zero else z",

@@ -60,9 +60,6 @@ from .ops import NUMPY, device_of, ops_of
 
 Params = list[np.ndarray]
 
-#: Activations whose outputs lie in [-1, 1].
-BOUNDED = ("sigmoid", "tanh")
-
 #: Batches with more rows than this are processed in blocks of this many rows.
 CHUNK_ROWS = 2048
 
@@ -550,8 +547,9 @@ class Network:
             bound = W.shape[0] * abs_max(W) * bound + abs_max(b)
             if not bound < safe:  # also inf and NaN
                 break
-            if i < len(coefs) - 1 and self.activation in BOUNDED:
-                bound = min(bound, 1.0)
+            limit = ACTIVATIONS[self.activation].bound
+            if i < len(coefs) - 1 and limit is not None:
+                bound = min(bound, limit)
         else:  # every output activation is finite where its input is (exp caps it)
             return True
         with np.errstate(over="ignore", invalid="ignore"):

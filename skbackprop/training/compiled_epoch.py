@@ -31,8 +31,9 @@ The compiled path runs when all of these hold, and the NumPy path otherwise:
 - the steps are small: the largest matrix product of a step is under
   ``training.threads.SMALL_STEP`` multiply-adds (larger steps are bound by the
   products, where NumPy's vectorised element-wise functions are faster);
-- the hidden layers are not wide ``tanh`` layers (``TANH_VALUES``: the
-  kernel's scalar ``tanh`` is slower than NumPy's vectorised one);
+- the hidden layers are not too wide for their activation's scalar form
+  (``kernel_values_limit`` of its table entry: for ``tanh``, the kernel's
+  scalar ``tanh`` is slower than NumPy's vectorised one);
 - no per-batch progress bar is drawn (``verbose >= 2`` in a terminal);
 - no dropout (the masks of every batch come from the NumPy generator, and
   the thinned network's pass is the NumPy path's);
@@ -67,8 +68,6 @@ LOSS_CODES = {"squared_error": 0, "cross_entropy": 1, "poisson": 2}
 #: once per call up to this size; larger ones take the NumPy path.
 COPY_LIMIT = 256 * 2**20
 
-#: Hidden tanh values per step above which the NumPy path runs (see ``_tanh_bound``).
-TANH_VALUES = 4096
 
 # Optimizer codes.
 _SGD, _MOMENTUM, _NESTEROV, _ADAM = 0, 1, 2, 3
@@ -94,7 +93,7 @@ def epoch_trainer(batches, step, show_progress: bool = False):
         and type(step.optimizer) in (SGD, Adam)
         and step.dropout is None
         and largest_product(step.network.layer_units, batches.batch_size) < SMALL_STEP
-        and not _tanh_bound(step.network, batches.batch_size)
+        and not _slow_hidden(step.network, batches.batch_size)
         and _compilable(step.network)
     ):
         return None
@@ -108,15 +107,16 @@ def _compilable(network) -> bool:
     return all(compilable(ACTIVATIONS[name]) for name in (network.activation, network.out_activation))
 
 
-def _tanh_bound(network, batch_size: int) -> bool:
-    """Whether the hidden ``tanh`` of a step costs more compiled than the NumPy path saves.
+def _slow_hidden(network, batch_size: int) -> bool:
+    """Whether the hidden activation of a step costs more compiled than the NumPy path saves.
 
     The math library's scalar ``tanh`` that the kernel calls takes about ten
     times as long per value as NumPy's vectorised one, so wide tanh layers
-    run faster on the NumPy path.
+    run faster on the NumPy path: the entry's ``kernel_values_limit``.
     """
+    limit = ACTIVATIONS[network.activation].kernel_values_limit
     hidden_values = batch_size * sum(network.layer_units[1:-1])
-    return network.activation == "tanh" and hidden_values > TANH_VALUES
+    return limit is not None and hidden_values > limit
 
 
 class CompiledEpoch:
