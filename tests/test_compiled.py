@@ -146,6 +146,20 @@ def test_compiled_float32_matches_numpy(pair, solver, compiled_calls):
     _assert_close(fast, slow, 1e-5)
 
 
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_compiled_float32_every_hidden_activation(hidden, compiled_calls):
+    cls, output, kind = PAIRS["softmax-ce"]
+    X, y = _data(kind, dtype=np.float32)
+
+    def make():
+        return cls(hidden_layer_sizes=(6, 4), activation=hidden, batch_size=16, max_iter=4,
+                   random_state=0, **output, **SOLVERS["adam"])
+
+    fast, slow = _fit_both(make, X, y)
+    assert compiled_calls and fast.coefs_[0].dtype == np.float32
+    _assert_close(fast, slow, 1e-5)
+
+
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_compiled_with_weights_penalty_and_zero_weight_batches(shuffle, compiled_calls):
     X, y = _data("multiclass")
