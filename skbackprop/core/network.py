@@ -25,7 +25,8 @@ reused from batch to batch, the matrix products write into them, products read
 transposed views directly, and the cost is computed from the buffers the output
 delta uses anyway. What still allocates per step: a
 temporary the size of a layer in the derivatives of sigmoid, tanh, ReLU and
-leaky ReLU and in the forward leaky ReLU, the binary cross-entropy's ``log1p``
+leaky ReLU and in the forward leaky ReLU (one or two in both passes of the
+smooth activations built on ``exp`` or ``erf``), the binary cross-entropy's ``log1p``
 term, and the rows and products of a sparse batch (the rows of a shuffled
 dense batch are gathered into reused buffers, see ``training.loop.Batches``). The
 hot path calls the ufuncs and their reductions directly (``np.add.reduce``
