@@ -26,6 +26,12 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import skbackprop
 
+# The activation table of neuron.rst, from the library's own table.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import activation_table
+
+activation_table.write()
+
 # -- Project ----------------------------------------------------------------
 project = "skbackprop"
 author = "The skbackprop developers"
@@ -45,7 +51,7 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 default_role = "literal"
 
 # -- autodoc / autosummary / numpydoc ----------------------------------------

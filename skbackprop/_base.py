@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _validation as v
 from ._validation import one_column_as_1d
-from .core.activations import HIDDEN_ACTIVATIONS, canonical_name
+from .core.activations import ALIASES, canonical_name, check_supported, hidden_activations
 from .core.losses import LOSS_OUTPUTS
 from .core.network import INITIALIZERS, Network
 from .core.ops import NUMPY, device_of, ops_of, same_place
@@ -45,10 +45,15 @@ from .training.run import (
 __all__ = ["BaseBackprop"]
 
 
+def _hidden_activation(name, value) -> None:
+    """Rule: a hidden activation of the table (read when checked) or an alias."""
+    v.options(*hidden_activations(), *ALIASES)(name, value)
+
+
 #: Parameter -> rule, shared by both estimators (subclasses extend it).
 PARAMETER_RULES = {
     "hidden_layer_sizes": v.layer_sizes,
-    "activation": v.options(*HIDDEN_ACTIVATIONS, "logistic"),
+    "activation": _hidden_activation,
     "solver": v.options("sgd", "adam", "lbfgs"),
     "alpha": v.number(0.0),
     "dropout": v.dropout_rates,
@@ -436,6 +441,9 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
 
     def _fit_unguarded(self, X, y, sample_weight, X_val, y_val, incremental, classes) -> None:
         self._validate_hyperparameters()
+        # Before any state changes: a library that lacks a function the activation needs.
+        if not _dask.is_dask_collection(X):
+            check_supported(canonical_name(self.activation), input_ops(X))
         first_call = not (hasattr(self, "coefs_") and (incremental or self.warm_start))
         if incremental and self.early_stopping:
             raise ValueError(

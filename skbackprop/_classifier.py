@@ -483,7 +483,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             # sigmoid(z_k) / sum_j sigmoid(z_j) as a softmax of log sigmoid(z):
             # rows sum to 1 even where every sigmoid underflows to 0.
             _log_sigmoid(out, ops)
-            ACTIVATIONS["softmax"][0](out, ops)
+            ACTIVATIONS["softmax"].forward(out, ops)
         return out
 
     def _labels_from_output(self, out: np.ndarray) -> np.ndarray:

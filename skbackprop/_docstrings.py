@@ -1,14 +1,28 @@
 """Docstring fragments shared by both estimators, written once."""
 
-HEAD_PARAMETERS = """\
+import textwrap
+
+from .core.activations import ACTIVATIONS, ALIASES, hidden_activations
+
+#: The hidden activations as the docstrings list them, from the activation table.
+_HIDDEN_CHOICES = ", ".join(repr(name) for name in (*hidden_activations(), *ALIASES))
+#: Their notes, from the same table.
+_HIDDEN_NOTES = textwrap.fill(
+    "; ".join(f"``{name!r}``: {ACTIVATIONS[name].note}" for name in hidden_activations()
+              if ACTIVATIONS[name].note) + ".",
+    width=78, initial_indent=" " * 8, subsequent_indent=" " * 8,
+)
+
+HEAD_PARAMETERS = f"""\
     hidden_layer_sizes : int or tuple of int, default=(100,)
         Units in each hidden layer; the i-th element is the size of the i-th
         hidden layer. An empty tuple gives a network without hidden layer.
 
-    activation : {'relu', 'leaky_relu', 'tanh', 'sigmoid', 'logistic', 'identity'}, \
+    activation : {{{_HIDDEN_CHOICES}}}, \
 default='relu'
-        Activation of the hidden units. ``'logistic'`` is an alias of
-        ``'sigmoid'``; ``'leaky_relu'`` has slope 0.01 for negative inputs."""
+        Activation of the hidden units (see the activation table of the user
+        guide, "The neuron").
+{_HIDDEN_NOTES}"""
 
 TRAINING_PARAMETERS = """\
     solver : {'adam', 'sgd', 'lbfgs'}, default='adam'

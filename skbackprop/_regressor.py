@@ -13,7 +13,7 @@ from . import _validation as v
 from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit
 from ._docstrings import fill
 from ._validation import one_column_as_1d
-from .core.activations import OUTPUT_RANGES
+from .core.activations import output_ranges
 from .core.ops import ops_of
 
 
@@ -108,7 +108,7 @@ default='squared_error'
                 f"has values down to {Y.min():g}. Use loss='squared_error' for targets that "
                 "can be negative."
             )
-        low, high = OUTPUT_RANGES[out]
+        low, high = output_ranges()[out]
         if Y.size and (Y.min() < low or Y.max() > high):
             other = (
                 "output_activation='identity'" if loss == "squared_error"

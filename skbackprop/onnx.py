@@ -12,9 +12,14 @@ usual options of scikit-learn classifiers with skl2onnx, after which
     onx = skl2onnx.to_onnx(model, X[:1].astype(np.float32))
 
 The graph is the network of ``predict`` and ``predict_proba``: for each
-layer a ``Gemm`` (``A @ W + b``) and the activation (``Relu``, ``Tanh``,
-``Sigmoid``, ``Max(z, 0.01 z)`` for the leaky ReLU, nothing for the identity),
-then the output layer as the estimator computes it:
+layer a ``Gemm`` (``A @ W + b``) and the activation, whose nodes its entry of
+the activation table gives (``core/activations.py``: ``Relu``, ``Tanh``,
+``Sigmoid``, ``Max(z, 0.01 z)`` for the leaky ReLU, nothing for the identity,
+compositions of float64-capable operators for ELU, softplus and SiLU; the
+GELU's ``Erf``, which onnxruntime runs in float32 only, is computed in
+float32 and cast back in a float64 graph, so a float64 GELU graph agrees with
+the estimator to about 1e-7 relative rather than 1e-12), then the output
+layer as the estimator computes it:
 
 - softmax outputs: ``Softmax`` over each row; labels from its ``ArgMax``;
 - one sigmoid output (binary): the probabilities ``[1 - p, p]``, the label
@@ -68,13 +73,10 @@ except ImportError as exc:  # pragma: no cover - the message is the point
 
 from ._classifier import BackpropClassifier
 from ._regressor import BackpropRegressor
-from .core.activations import LEAKY_SLOPE, _half_log_max
+from .core.activations import ACTIVATIONS
 from .core.ops import ops_of
 
 __all__ = ["register_converters"]
-
-#: Hidden and output activations as ONNX operators (the identity adds no node).
-_OPERATORS = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "exp": "Exp"}
 
 #: The options scikit-learn's classifier converters take.
 CLASSIFIER_OPTIONS = {
@@ -154,6 +156,20 @@ class _Graph:
         double = isinstance(operator.inputs[0].type, DoubleTensorType)
         self.proto = TensorProto.DOUBLE if double else TensorProto.FLOAT
         self.dtype = np.float64 if double else np.float32
+        coefs = operator.raw_operator.coefs_
+        #: The dtype the model was trained in (the exponential's cap depends on it).
+        self.model_dtype = ops_of(coefs[0]).host_dtype(coefs[0].dtype)
+
+    def log1p(self, t: str) -> str:
+        """``log(1 + t)`` for ``t >= 0`` (see :func:`_log1p`)."""
+        return _log1p(self, t)
+
+    def erf(self, x: str) -> str:
+        """``erf(x)``; onnxruntime's ``Erf`` takes float only, so float64 goes through float32."""
+        if self.dtype == np.float32:
+            return self.node("Erf", [x])
+        low = self.node("Cast", [x], to=TensorProto.FLOAT)
+        return self.node("Cast", [self.node("Erf", [low])], to=TensorProto.DOUBLE)
 
     def node(self, op_type: str, inputs: list[str], output: str | None = None, **attrs) -> str:
         """Add a node of ``op_type``; returns the name of its output."""
@@ -179,32 +195,28 @@ def _host(array) -> np.ndarray:
     return np.asarray(ops_of(array).to_host(array))
 
 
-def _activate(graph: _Graph, z: str, activation: str, model_dtype) -> str:
-    """The nodes of ``activation`` applied to ``z``."""
-    if activation == "identity":
-        return z
-    if activation == "leaky_relu":  # max(z, slope z), as the estimator (no float64 LeakyRelu)
-        return graph.node("Max", [z, graph.node("Mul", [z, graph.constant(LEAKY_SLOPE)])])
-    if activation == "softmax":
-        return graph.node("Softmax", [z], axis=1)
-    if activation == "exp":  # capped as the estimator caps it (and within the graph's floats)
-        cap = min(_half_log_max(np.dtype(model_dtype)), _half_log_max(np.dtype(graph.dtype)))
-        z = graph.node("Min", [z, graph.constant(cap)])
-    return graph.node(_OPERATORS[activation], [z])
+def _activate(graph: _Graph, z: str, activation: str) -> str:
+    """The nodes of ``activation`` applied to ``z``, from its entry in the activation table."""
+    build = ACTIVATIONS[activation].onnx
+    if build is None:
+        raise NotImplementedError(
+            f"activation={activation!r} has no ONNX graph in its entry of the activation "
+            "table (core/activations.py), so this model cannot be exported to ONNX."
+        )
+    return build(graph, z)
 
 
 def _forward(graph: _Graph, est, x: str) -> str:
     """The network's output for input ``x``, as the estimator's predictions compute it."""
     network = est._fitted_network()
     coefs, intercepts = est.coefs_, est.intercepts_
-    model_dtype = ops_of(coefs[0]).host_dtype(coefs[0].dtype)
     a = graph.node("Cast", [x], to=graph.proto)
     last = len(coefs) - 1
     output = est._prediction_activation() or network.out_activation
     for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         weights = graph.constant(_host(W), seed="W"), graph.constant(_host(b), seed="b")
         z = graph.node("Gemm", [a, *weights])
-        a = _activate(graph, z, output if i == last else network.activation, model_dtype)
+        a = _activate(graph, z, output if i == last else network.activation)
     return a
 
 

@@ -24,6 +24,8 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.special
+import scipy.stats
 import sklearn
 from packaging.version import Version
 from sklearn.exceptions import ConvergenceWarning
@@ -67,6 +69,14 @@ def activation(name, z):
         return e / e.sum(axis=1, keepdims=True)
     if name == "exp":
         return np.exp(z)
+    if name == "elu":
+        return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+    if name == "softplus":
+        return np.logaddexp(0.0, z)
+    if name == "silu":
+        return z * scipy.special.expit(z)
+    if name == "gelu":  # exact: z times the standard normal CDF
+        return z * scipy.stats.norm.cdf(z)
     raise AssertionError(f"no reference for activation {name!r}")
 
 

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from skbackprop import BackpropClassifier
 from skbackprop.core.activations import (
@@ -17,9 +18,11 @@ from skbackprop.core.activations import (
     HIDDEN_ACTIVATIONS,
     LEAKY_SLOPE,
     canonical_name,
+    hidden_activations,
 )
 
-ELEMENTWISE = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+#: The element-wise activations: the hidden ones, read from the table.
+ELEMENTWISE = hidden_activations()
 
 
 def reference(name, z):
@@ -38,12 +41,26 @@ def reference(name, z):
     if name == "softmax":
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
-    raise AssertionError(name)
+    if name == "elu":
+        return np.where(z > 0, z, np.exp(np.minimum(z, 0.0)) - 1.0)
+    if name == "softplus":
+        return np.logaddexp(0.0, z)
+    if name == "silu":
+        return z / (1.0 + np.exp(-z))
+    if name == "gelu":  # the exact form: z times the standard normal CDF
+        return z * norm.cdf(z)
+    raise AssertionError(f"no reference for activation {name!r}: add its formula here")
 
 
 def forward(name, z):
     """Run the library's in-place forward on a copy of ``z``."""
-    return ACTIVATIONS[name][0](np.array(z, dtype=np.float64))
+    return ACTIVATIONS[name].forward(np.array(z, dtype=np.float64))
+
+
+def derivative(name, z, delta):
+    """The library's derivative, from the output or from ``z`` as its entry says."""
+    entry = ACTIVATIONS[name]
+    return entry.derivative(np.array(z) if entry.from_z else forward(name, z), delta)
 
 
 def away_from_zero(rng, shape, margin=0.05, scale=3.0):
@@ -63,7 +80,7 @@ def test_forward_matches_definition(name):
 def test_forward_is_in_place(name):
     z = np.random.default_rng(1).normal(size=(5, 3))
     buffer = z.copy()
-    out = ACTIVATIONS[name][0](buffer)
+    out = ACTIVATIONS[name].forward(buffer)
     assert out is buffer
     np.testing.assert_allclose(buffer, reference(name, z), rtol=1e-13, atol=1e-15)
 
@@ -71,7 +88,7 @@ def test_forward_is_in_place(name):
 @pytest.mark.parametrize("name", ELEMENTWISE + ("softmax",))
 def test_forward_keeps_float32(name):
     z = np.random.default_rng(2).normal(size=(4, 3)).astype(np.float32)
-    out = ACTIVATIONS[name][0](z.copy())
+    out = ACTIVATIONS[name].forward(z.copy())
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, reference(name, z), rtol=1e-5, atol=1e-6)
 
@@ -83,10 +100,10 @@ def test_derivative_matches_central_difference(name):
     h = 1e-6
     numeric = (reference(name, z + h) - reference(name, z - h)) / (2 * h)
 
-    # The derivative is written from the output and scales an incoming delta.
+    # The derivative (from the output or from z) scales an incoming delta.
     incoming = rng.normal(size=z.shape)
     delta = incoming.copy()
-    out = ACTIVATIONS[name][1](forward(name, z), delta)
+    out = derivative(name, z, delta)
     assert out is delta  # applied in place
     np.testing.assert_allclose(delta, incoming * numeric, rtol=1e-7, atol=1e-9)
 
@@ -95,7 +112,7 @@ def test_derivative_matches_central_difference(name):
 def test_piecewise_slopes(name):
     z = np.array([[-2.0, -1e-3, 1e-3, 2.0]])
     delta = np.ones_like(z)
-    ACTIVATIONS[name][1](forward(name, z), delta)
+    derivative(name, z, delta)
     negative_slope = 0.0 if name == "relu" else LEAKY_SLOPE
     np.testing.assert_array_equal(delta, [[negative_slope, negative_slope, 1.0, 1.0]])
 
@@ -112,7 +129,7 @@ def test_softmax_derivative_is_exact_jacobian_vector_product():
     s = forward("softmax", z)
 
     delta = g.copy()
-    out = ACTIVATIONS["softmax"][1](s, delta)
+    out = ACTIVATIONS["softmax"].derivative(s, delta)
     assert out is delta
     expected = np.stack([softmax_jacobian(s[i]).T @ g[i] for i in range(z.shape[0])])
     np.testing.assert_allclose(delta, expected, rtol=1e-12, atol=1e-15)
@@ -135,7 +152,7 @@ def test_softmax_derivative_matches_central_difference():
                 - np.dot(g[i], reference("softmax", minus)[i])
             ) / (2 * h)
     delta = g.copy()
-    ACTIVATIONS["softmax"][1](forward("softmax", z), delta)
+    ACTIVATIONS["softmax"].derivative(forward("softmax", z), delta)
     np.testing.assert_allclose(delta, numeric, rtol=1e-7, atol=1e-9)
 
 
@@ -185,5 +202,19 @@ def test_logistic_alias_through_the_estimator():
 
 def test_tables_are_consistent():
     assert set(HIDDEN_ACTIVATIONS) == set(ELEMENTWISE)
-    assert "softmax" not in HIDDEN_ACTIVATIONS
+    assert {"softmax", "exp"}.isdisjoint(HIDDEN_ACTIVATIONS)
     assert set(HIDDEN_ACTIVATIONS) < set(ACTIVATIONS)
+    assert {"elu", "softplus", "silu", "gelu"} <= set(HIDDEN_ACTIVATIONS)
+    for name, entry in ACTIVATIONS.items():
+        assert entry.name == name
+        assert not (entry.from_z and not entry.hidden)  # only hidden layers keep z
+        assert entry.formula and entry.derivative_formula
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_large_inputs_stay_finite(name):
+    z = np.array([[-700.0, -40.0, 0.0, 40.0, 700.0]])
+    with np.errstate(over="raise", invalid="raise"):
+        out = forward(name, z)
+        delta = derivative(name, z, np.ones_like(z))
+    assert np.isfinite(out).all() and np.isfinite(delta).all()

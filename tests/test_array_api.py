@@ -536,18 +536,22 @@ def test_every_activation_and_cost_through_other_layers(layer_forms, form):
     rng = np.random.default_rng(0)
     Z = rng.normal(size=(7, 4)) * 3
     Z[0, 0] = 0.0  # the kinks of ReLU and leaky ReLU
-    for name, (forward, derivative) in ACTIVATIONS.items():
+    for name, entry in ACTIVATIONS.items():
+        if not all(ops.supports(f) for f in entry.needs):
+            continue  # refused before fitting (test_activation_missing_a_function_is_refused)
+        forward, derivative = entry.forward, entry.derivative
         expected = forward(Z.copy())
         np.testing.assert_allclose(forward(Z.copy(), ops), expected, rtol=1e-14, err_msg=name)
+        slopes_from = Z if entry.from_z else expected
         delta = rng.normal(size=Z.shape)
         np.testing.assert_allclose(
-            derivative(expected, delta.copy(), ops), derivative(expected, delta.copy()),
+            derivative(slopes_from, delta.copy(), ops), derivative(slopes_from, delta.copy()),
             rtol=1e-14, atol=1e-300, err_msg=name,
         )
     weights = rng.uniform(0.5, 2.0, size=7)
     for loss, outputs in LOSS_OUTPUTS.items():
         for out in outputs:
-            A = ACTIVATIONS[out][0](rng.normal(size=(7, 4)))
+            A = ACTIVATIONS[out].forward(rng.normal(size=(7, 4)))
             Y = rng.uniform(0, 1, size=(7, 4)) if loss != "poisson" else rng.poisson(2, (7, 4))
             Y = Y.astype(float)
             for sw in (None, weights):
@@ -556,3 +560,37 @@ def test_every_activation_and_cost_through_other_layers(layer_forms, form):
                 expected = loss_and_output_delta(loss, out, Y, A, reference, sw)
                 assert float(value) == pytest.approx(expected, rel=1e-13), (loss, out)
                 np.testing.assert_allclose(delta, reference, rtol=1e-13, atol=1e-300)
+
+
+def _hidden_activations():
+    from skbackprop.core.activations import hidden_activations
+
+    return hidden_activations()
+
+
+@pytest.mark.parametrize("activation", _hidden_activations())
+@pytest.mark.parametrize("name, device", [PLACES[0], PLACES[2]])
+def test_every_hidden_activation_equals_numpy(activation, name, device):
+    """Each hidden activation of the table fits as on NumPy, or is refused up front."""
+    from skbackprop.core.activations import ACTIVATIONS
+    from skbackprop.core.ops import ops_of
+
+    X, y = classification()
+    est = BackpropClassifier(hidden_layer_sizes=(6, 5), activation=activation, solver="sgd",
+                             learning_rate_init=0.1, batch_size=16, max_iter=3)
+    probe = move(X[:1], name, device)
+    if all(ops_of(probe).supports(f) for f in ACTIVATIONS[activation].needs):
+        fit_both(est, X, y, name, device)
+        return
+    with dispatch(), pytest.raises(ValueError, match=rf"activation={activation!r} needs erf"):
+        est.fit(move(X, name, device), move(y, name, device))
+    assert not hasattr(est, "coefs_") and not hasattr(est, "classes_")
+
+
+def test_activation_missing_a_function_is_refused():
+    """array-api-strict has no erf: the GELU is refused before any state changes."""
+    X, y = classification()
+    est = BackpropClassifier(hidden_layer_sizes=(4,), activation="gelu", max_iter=2)
+    with dispatch(), pytest.raises(ValueError, match="activation='gelu' needs erf"):
+        est.fit(move(X, "array_api_strict", "CPU_DEVICE"), move(y, "array_api_strict", "CPU_DEVICE"))
+    assert not hasattr(est, "coefs_") and not hasattr(est, "n_features_in_")

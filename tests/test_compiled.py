@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
 from skbackprop.core import kernels
+from skbackprop.core.activations import ACTIVATIONS, hidden_activations
 from skbackprop.core.network import Network
 from skbackprop.core.optimizers import SGD
 from skbackprop.training import compiled_epoch
@@ -30,7 +31,7 @@ from skbackprop.training.loop import WEIGHT_LIMIT, Batches, Diverged, Step, trai
 
 require_accelerator()
 
-HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu"]
+HIDDEN = list(hidden_activations())
 
 SOLVERS = {
     "sgd": dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
@@ -145,6 +146,20 @@ def test_compiled_float32_matches_numpy(pair, solver, compiled_calls):
     _assert_close(fast, slow, 1e-5)
 
 
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_compiled_float32_every_hidden_activation(hidden, compiled_calls):
+    cls, output, kind = PAIRS["softmax-ce"]
+    X, y = _data(kind, dtype=np.float32)
+
+    def make():
+        return cls(hidden_layer_sizes=(6, 4), activation=hidden, batch_size=16, max_iter=4,
+                   random_state=0, **output, **SOLVERS["adam"])
+
+    fast, slow = _fit_both(make, X, y)
+    assert compiled_calls and fast.coefs_[0].dtype == np.float32
+    _assert_close(fast, slow, 1e-5)
+
+
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_compiled_with_weights_penalty_and_zero_weight_batches(shuffle, compiled_calls):
     X, y = _data("multiclass")
@@ -219,7 +234,7 @@ def test_numpy_path_where_compiled_does_not_apply(compiled_calls):
         BackpropClassifier(hidden_layer_sizes=(800,), max_iter=1, batch_size=300,
                            random_state=0).fit(wide, np.arange(300) % 3)
         # wide tanh layers: NumPy's vectorised tanh is faster than the kernel's
-        assert 45 * 100 > compiled_epoch.TANH_VALUES
+        assert 45 * 100 > ACTIVATIONS["tanh"].kernel_values_limit
         BackpropClassifier(hidden_layer_sizes=(100,), activation="tanh", batch_size=45,
                            max_iter=2, random_state=0).fit(X, y)
         # dropout: the thinned network's pass is the NumPy path's
@@ -260,7 +275,7 @@ def test_second_process_loads_the_kernel_from_numbas_cache():
         "import numpy as np; from skbackprop import BackpropClassifier; from skbackprop.training import compiled_epoch;"
         "X = np.random.default_rng(0).standard_normal((30, 3)); y = np.arange(30) % 2;"
         "BackpropClassifier(max_iter=1).fit(X, y);"
-        "stats = compiled_epoch._kernels['epoch'].stats;"
+        "stats = compiled_epoch._compile().epoch.stats;"
         "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))"
     )
     _run_python(fit)  # compiles, or loads an earlier run's cache

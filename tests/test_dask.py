@@ -578,3 +578,24 @@ def test_dask_benchmark_quick_run():
     dask_row = [r for r in rows if r[:1] == ["dask"] and len(r) > 6]
     assert len(dask_row) == 1
     assert float(dask_row[0][6]) < 1e-8  # max|dcoef| of the dask fit against in memory
+
+
+def _hidden_activations():
+    from skbackprop.core.activations import hidden_activations
+
+    return hidden_activations()
+
+
+@pytest.mark.parametrize("activation", _hidden_activations())
+def test_every_hidden_activation_on_chunks_equals_in_memory_fit(activation):
+    """The chunks reuse the NumPy core: each activation of the table fits as in memory."""
+    X, y = _classification(n=600)
+    params = dict(hidden_layer_sizes=(6,), activation=activation, solver="lbfgs", max_iter=10,
+                  random_state=0)
+    ref = _fit_quietly(BackpropClassifier(**params), X, y)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        est = _fit_quietly(BackpropClassifier(**params), da.from_array(X, chunks=(200, 8)),
+                           da.from_array(y, chunks=200))
+    for ours, theirs in zip(est.coefs_ + est.intercepts_, ref.coefs_ + ref.intercepts_,
+                            strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-8)

@@ -156,7 +156,8 @@ def check_gradient(X, Y, coefs, intercepts, hidden, out, loss, alpha, sample_wei
 # --------------------------------------------------------------------------- #
 def test_every_combination_is_covered():
     assert len(COMBINATIONS) == len(HIDDEN_ACTIVATIONS) * 8
-    assert set(HIDDEN_ACTIVATIONS) == {"identity", "sigmoid", "tanh", "relu", "leaky_relu"}
+    assert {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "silu",
+            "gelu"} <= set(HIDDEN_ACTIVATIONS)
     assert set(OUTPUT_LOSS) == {
         ("identity", "squared_error"),
         ("sigmoid", "squared_error"),
@@ -281,7 +282,7 @@ def general_path_delta(out, loss, Y, A, sample_weight):
     else:
         grad_a = -Y / A + (1 - Y) / (1 - A)
     delta = grad_a * scale
-    return ACTIVATIONS[out][1](A, delta)
+    return ACTIVATIONS[out].derivative(A, delta)
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
@@ -289,7 +290,7 @@ def general_path_delta(out, loss, Y, A, sample_weight):
 def test_fused_delta_equals_chain_rule(out, loss, weighted):
     rng = np.random.default_rng(17)
     m, n_out = 6, 4
-    A = ACTIVATIONS[out][0](rng.normal(size=(m, n_out)))
+    A = ACTIVATIONS[out].forward(rng.normal(size=(m, n_out)))
     Y = make_targets(rng, m, n_out, out, loss)
     sw = rng.uniform(0.5, 2.0, m) if weighted else None
     fused = output_delta(loss, out, Y, A, np.empty_like(A), sw)
@@ -301,7 +302,7 @@ def test_fused_delta_equals_chain_rule(out, loss, weighted):
 @pytest.mark.parametrize("out, loss", [p for p in OUTPUT_LOSS if p not in FUSED])
 def test_general_delta_equals_chain_rule(out, loss):
     rng = np.random.default_rng(18)
-    A = ACTIVATIONS[out][0](rng.normal(size=(5, 3)))
+    A = ACTIVATIONS[out].forward(rng.normal(size=(5, 3)))
     Y = make_targets(rng, 5, 3, out, loss)
     sw = rng.uniform(0.5, 2.0, 5)
     delta = output_delta(loss, out, Y, A, np.empty_like(A), sw)
@@ -441,7 +442,7 @@ def test_exp_output_is_capped_below_overflow():
     for dtype in (np.float64, np.float32):
         z = np.array([[-1e4, 0.0, 1.0, 1e4]], dtype=dtype)
         with np.errstate(over="raise", invalid="raise"):
-            a = ACTIVATIONS["exp"][0](z.copy())
+            a = ACTIVATIONS["exp"].forward(z.copy())
         assert a.dtype == dtype
         np.testing.assert_allclose(a[0, 1:3], [1.0, np.e], rtol=1e-6)
         assert a[0, 0] == 0.0
@@ -458,7 +459,7 @@ def test_exp_derivative_matches_central_difference():
     numeric = (np.exp(z + h) - np.exp(z - h)) / (2 * h)
     incoming = rng.normal(size=z.shape)
     delta = incoming.copy()
-    out = ACTIVATIONS["exp"][1](ACTIVATIONS["exp"][0](z.copy()), delta)
+    out = ACTIVATIONS["exp"].derivative(ACTIVATIONS["exp"].forward(z.copy()), delta)
     assert out is delta
     np.testing.assert_allclose(delta, incoming * numeric, rtol=1e-7)
 

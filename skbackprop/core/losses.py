@@ -167,7 +167,7 @@ def _finish_delta(
     Then each row is scaled by its weight over ``weight_sum``.
     """
     if (out_activation, loss) not in FUSED:
-        ACTIVATIONS[out_activation][1](A, out, ops)
+        ACTIVATIONS[out_activation].derivative(A, out, ops)
     if sample_weight is None:
         out *= 1.0 / weight_sum
     else:

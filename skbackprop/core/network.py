@@ -25,7 +25,8 @@ reused from batch to batch, the matrix products write into them, products read
 transposed views directly, and the cost is computed from the buffers the output
 delta uses anyway. What still allocates per step: a
 temporary the size of a layer in the derivatives of sigmoid, tanh, ReLU and
-leaky ReLU and in the forward leaky ReLU, the binary cross-entropy's ``log1p``
+leaky ReLU and in the forward leaky ReLU (one or two in both passes of the
+smooth activations built on ``exp`` or ``erf``), the binary cross-entropy's ``log1p``
 term, and the rows and products of a sparse batch (the rows of a shuffled
 dense batch are gathered into reused buffers, see ``training.loop.Batches``). The
 hot path calls the ufuncs and their reductions directly (``np.add.reduce``
@@ -59,9 +60,6 @@ from .losses import _total_weight, loss_and_output_delta
 from .ops import NUMPY, device_of, ops_of
 
 Params = list[np.ndarray]
-
-#: Activations whose outputs lie in [-1, 1].
-BOUNDED = ("sigmoid", "tanh")
 
 #: Batches with more rows than this are processed in blocks of this many rows.
 CHUNK_ROWS = 2048
@@ -406,6 +404,20 @@ class Network:
         self._buffers[("views", key, n_rows)] = views
         return views
 
+    def _pre_activations(self, n_rows: int, like) -> list[np.ndarray]:
+        """Buffers for the hidden pre-activations of ``n_rows`` rows, reused across calls.
+
+        Only hidden activations whose derivative reads ``z`` ask for them.
+        """
+        key = ("z", _place(like))
+        cached = self._buffers.get(key)
+        if cached is None or cached[0] < n_rows:
+            ops = ops_of(like)
+            cached = (n_rows, [ops.empty((n_rows, u), like.dtype, like)
+                               for u in self.layer_units[1:-1]])
+            self._buffers[key] = cached
+        return [z[:n_rows, ...] for z in cached[1]]
+
     def _forget_views(self) -> None:
         """Drop the views kept by :meth:`_workspace`."""
         for k in [k for k in self._buffers if k[0] == "views"]:
@@ -453,6 +465,7 @@ class Network:
         activations: list[np.ndarray] | None = None,
         out_activation: str | None = None,
         dropout: DropoutMasks | None = None,
+        pre_activations: list[np.ndarray] | None = None,
     ) -> list[np.ndarray]:
         """Forward pass. Returns ``[A1, ..., AL]`` (``A0 = X`` is not copied).
 
@@ -460,14 +473,16 @@ class Network:
         None. ``out_activation`` replaces the output activation (``'identity'``
         gives the output layer's pre-activation ``Z_L``). With ``dropout``, each
         hidden layer passes ``Al * Ml`` on to the next (see :class:`DropoutMasks`);
-        the returned ``Al`` are not masked.
+        the returned ``Al`` are not masked. ``pre_activations`` (buffers of the
+        hidden layers, or None) receive a copy of each hidden ``Zl`` before
+        its activation: the derivatives that read ``z`` need them.
         """
         ops = ops_of(coefs[0])
         if activations is None:
             W = coefs[0]
             activations = [ops.empty((X.shape[0], u), W.dtype, W) for u in self.layer_units[1:]]
-        hidden = ACTIVATIONS[self.activation][0]
-        output = ACTIVATIONS[out_activation or self.out_activation][0]
+        hidden = ACTIVATIONS[self.activation].forward
+        output = ACTIVATIONS[out_activation or self.out_activation].forward
         last = len(coefs) - 1
         A = X
         for i in range(last + 1):
@@ -477,6 +492,8 @@ class Network:
             else:
                 ops.matmul(A, coefs[i], out=Z)
             Z += intercepts[i]
+            if pre_activations is not None and i < last:
+                pre_activations[i][...] = Z
             (output if i == last else hidden)(Z, ops)
             A = Z if dropout is None or i == last else dropout.apply(i, Z, ops)
         return activations
@@ -531,8 +548,9 @@ class Network:
             bound = W.shape[0] * abs_max(W) * bound + abs_max(b)
             if not bound < safe:  # also inf and NaN
                 break
-            if i < len(coefs) - 1 and self.activation in BOUNDED:
-                bound = min(bound, 1.0)
+            limit = ACTIVATIONS[self.activation].bound
+            if i < len(coefs) - 1 and limit is not None:
+                bound = min(bound, limit)
         else:  # every output activation is finite where its input is (exp caps it)
             return True
         with np.errstate(over="ignore", invalid="ignore"):
@@ -683,14 +701,19 @@ class Network:
         (coefs, intercepts), (coef_grads, intercept_grads) = params, grads
         ops = ops_of(coefs[0])
         activations, deltas = self._workspace(X.shape[0], coefs[0])
-        self.forward(X, coefs, intercepts, activations, dropout=dropout)
+        hidden = ACTIVATIONS[self.activation]
+        # Derivatives from z read a copy of the hidden pre-activations; the
+        # others read the activations the forward pass left in place.
+        slopes_from = self._pre_activations(X.shape[0], coefs[0]) if hidden.from_z else activations
+        self.forward(X, coefs, intercepts, activations, dropout=dropout,
+                     pre_activations=slopes_from if hidden.from_z else None)
         inputs = activations if dropout is None else dropout.outputs(activations)
         last = len(coefs) - 1
         value = loss_and_output_delta(
             loss, self.out_activation, Y, activations[last], deltas[last], sample_weight,
             weight_sum, ops,
         )
-        hidden_derivative = ACTIVATIONS[self.activation][1]
+        hidden_derivative = hidden.derivative
         for i in range(last, -1, -1):
             D = deltas[i]
             if i > 0:
@@ -706,5 +729,5 @@ class Network:
                 ops.matmul(D, coefs[i].T, out=deltas[i - 1])
                 if dropout is not None:
                     dropout.backward(i - 1, deltas[i - 1], ops)
-                hidden_derivative(activations[i - 1], deltas[i - 1], ops)
+                hidden_derivative(slopes_from[i - 1], deltas[i - 1], ops)
         return value

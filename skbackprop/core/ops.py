@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import expit, xlogy
+from scipy.special import erf, expit, xlogy
 
 
 class NumpyOps:
@@ -54,6 +54,8 @@ class NumpyOps:
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)
+    expm1 = staticmethod(np.expm1)
+    erf = staticmethod(erf)
     tanh = staticmethod(np.tanh)
     sqrt = staticmethod(np.sqrt)
     square = staticmethod(np.square)
@@ -71,6 +73,11 @@ class NumpyOps:
     rowdot = staticmethod(functools.partial(np.einsum, "ij,ij->i"))
     #: A cost as the loop keeps it: a Python float.
     scalar = float
+
+    @staticmethod
+    def supports(function: str) -> bool:
+        """Whether the optional element-wise ``function`` (``'erf'``) is available."""
+        return True
 
     # ------------------------------------------------------------------ #
     # Creation and movement
@@ -292,6 +299,19 @@ class ArrayAPIOps:
     def log1p(self, a, out=None):
         return _into(out, self.xp.log1p(a))
 
+    def expm1(self, a, out=None):
+        return _into(out, self.xp.expm1(a))
+
+    def supports(self, function: str) -> bool:
+        """Whether the optional element-wise ``function`` (``'erf'``) is available."""
+        return hasattr(self.xp, function)
+
+    def erf(self, a, out=None):
+        """The error function (not in the standard: only where the library has one)."""
+        if not hasattr(self.xp, "erf"):
+            raise ValueError(f"the array library {self.name!r} has no erf function")
+        return _into(out, self.xp.erf(a))
+
     def tanh(self, a, out=None):
         return _into(out, self.xp.tanh(a))
 
@@ -384,6 +404,12 @@ class TorchOps(ArrayAPIOps):
 
     def exp(self, a, out=None):
         return self.torch.exp(a, out=out)
+
+    def supports(self, function: str) -> bool:
+        return function == "erf" or super().supports(function)
+
+    def erf(self, a, out=None):
+        return self.torch.special.erf(a, out=out)
 
     def log(self, a, out=None):
         return self.torch.log(a, out=out)

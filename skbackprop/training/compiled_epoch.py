@@ -31,15 +31,21 @@ The compiled path runs when all of these hold, and the NumPy path otherwise:
 - the steps are small: the largest matrix product of a step is under
   ``training.threads.SMALL_STEP`` multiply-adds (larger steps are bound by the
   products, where NumPy's vectorised element-wise functions are faster);
-- the hidden layers are not wide ``tanh`` layers (``TANH_VALUES``: the
-  kernel's scalar ``tanh`` is slower than NumPy's vectorised one);
+- the hidden layers are not too wide for their activation's scalar form
+  (``kernel_values_limit`` of its table entry: for ``tanh``, the kernel's
+  scalar ``tanh`` is slower than NumPy's vectorised one);
 - no per-batch progress bar is drawn (``verbose >= 2`` in a terminal);
 - no dropout (the masks of every batch come from the NumPy generator, and
-  the thinned network's pass is the NumPy path's).
+  the thinned network's pass is the NumPy path's);
+- both activations' entries in the activation table carry the kernel's code
+  (``kernel_forward`` and ``kernel_derivative``, or their block forms).
 
 The kernels are compiled on first use and cached on disk by numba, so a
 second process loads them instead of compiling; importing skbackprop does
-not import numba.
+not import numba. The kernel's activations come from the activation table
+(``core/activations.py``): ``core/kernels/source.py`` generates their
+dispatch into the kernel module, whose file is named after a hash of its
+text, so a changed table never meets a stale cache.
 """
 
 from __future__ import annotations
@@ -49,16 +55,12 @@ import time
 import numpy as np
 
 from ..core import kernels
-from ..core.activations import LEAKY_SLOPE, _half_log_max, exp_limit
+from ..core.activations import ACTIVATIONS, LEAKY_SLOPE, _half_log_max, exp_limit
 from ..core.losses import _clip_bounds
 from ..core.optimizers import SGD, Adam
 from .loop import WEIGHT_LIMIT, Diverged
 from .threads import SMALL_STEP, largest_product
 
-#: Activation codes of the kernels (hidden and output layers share them).
-ACTIVATION_CODES = {
-    "identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softmax": 5, "exp": 6,
-}
 #: Cost codes of the kernels.
 LOSS_CODES = {"squared_error": 0, "cross_entropy": 1, "poisson": 2}
 
@@ -66,8 +68,6 @@ LOSS_CODES = {"squared_error": 0, "cross_entropy": 1, "poisson": 2}
 #: once per call up to this size; larger ones take the NumPy path.
 COPY_LIMIT = 256 * 2**20
 
-#: Hidden tanh values per step above which the NumPy path runs (see ``_tanh_bound``).
-TANH_VALUES = 4096
 
 # Optimizer codes.
 _SGD, _MOMENTUM, _NESTEROV, _ADAM = 0, 1, 2, 3
@@ -93,21 +93,30 @@ def epoch_trainer(batches, step, show_progress: bool = False):
         and type(step.optimizer) in (SGD, Adam)
         and step.dropout is None
         and largest_product(step.network.layer_units, batches.batch_size) < SMALL_STEP
-        and not _tanh_bound(step.network, batches.batch_size)
+        and not _slow_hidden(step.network, batches.batch_size)
+        and _compilable(step.network)
     ):
         return None
     return CompiledEpoch(batches, step)
 
 
-def _tanh_bound(network, batch_size: int) -> bool:
-    """Whether the hidden ``tanh`` of a step costs more compiled than the NumPy path saves.
+def _compilable(network) -> bool:
+    """Whether both activations' table entries carry the kernel's code."""
+    from ..core.kernels.source import compilable
+
+    return all(compilable(ACTIVATIONS[name]) for name in (network.activation, network.out_activation))
+
+
+def _slow_hidden(network, batch_size: int) -> bool:
+    """Whether the hidden activation of a step costs more compiled than the NumPy path saves.
 
     The math library's scalar ``tanh`` that the kernel calls takes about ten
     times as long per value as NumPy's vectorised one, so wide tanh layers
-    run faster on the NumPy path.
+    run faster on the NumPy path: the entry's ``kernel_values_limit``.
     """
+    limit = ACTIVATIONS[network.activation].kernel_values_limit
     hidden_values = batch_size * sum(network.layer_units[1:-1])
-    return network.activation == "tanh" and hidden_values > TANH_VALUES
+    return limit is not None and hidden_values > limit
 
 
 class CompiledEpoch:
@@ -129,18 +138,22 @@ class CompiledEpoch:
         self.layout = np.concatenate(
             [units, net._coef_offsets, net._intercept_offsets, act_offsets]
         ).astype(np.int64)
+        module = _compile()
+        # The activation codes: positions in the table the kernel was generated from.
+        keep_z = ACTIVATIONS[net.activation].from_z and len(units) > 2
         self.codes = np.array(
-            [ACTIVATION_CODES[net.activation], ACTIVATION_CODES[net.out_activation],
-             LOSS_CODES[step.loss_name], 0, rows, batches.sample_weight is not None],
+            [module.CODES[net.activation], module.CODES[net.out_activation],
+             LOSS_CODES[step.loss_name], 0, rows, batches.sample_weight is not None, keep_z],
             dtype=np.int64,
         )
         # Constants in the parameters' dtype, as the NumPy path's scalars become,
         # then the work buffers: one scratch value, the batch's rows, targets
-        # and weights, the activations and the deltas.
+        # and weights, the activations, the deltas and, for hidden activations
+        # whose derivative reads z, the pre-activations.
         consts = [1.0, LEAKY_SLOPE, _half_log_max(dtype), *_clip_bounds(dtype),
                   np.finfo(dtype).tiny, exp_limit(dtype), 0.0]
         width = int(units[1:].sum())
-        size = len(consts) + rows * (int(units[0]) + int(units[-1]) + 1 + 2 * width)
+        size = len(consts) + rows * (int(units[0]) + int(units[-1]) + 1 + (2 + keep_z) * width)
         self.work = np.empty(size, dtype=dtype)
         self.work[: len(consts)] = consts
         self.X = np.ascontiguousarray(batches.X)
@@ -152,7 +165,7 @@ class CompiledEpoch:
         self.sw = np.ascontiguousarray(sw, dtype=dtype) if sw is not None else self.work[:0]
         # The optimizer's scalars (3) and, for Adam, each step's step size.
         self.opt_scalars = np.zeros(3 + len(batches), dtype=dtype)
-        self.kernel = _compile()["epoch"]
+        self.kernel = module.epoch
 
     def _optimizer_arguments(self, optimizer):
         """The optimizer's code and state arrays; fills :attr:`opt_scalars` for this epoch."""
@@ -186,13 +199,17 @@ class CompiledEpoch:
         return accumulated / batches.total_weight, time.perf_counter() - tic
 
 
-def _compile() -> dict:
-    """Import (and so compile, or load from numba's disk cache) the kernel on first use."""
-    if not _kernels:
-        from ..core.kernels.epoch import epoch
+def _compile():
+    """The kernel module for the activation table as it stands (generated on first use).
 
-        _kernels["epoch"] = epoch
-    return _kernels
+    Importing it compiles the kernel, or loads it from numba's disk cache.
+    """
+    from ..core.kernels.source import dispatch_source, load_epoch_module
+
+    key = dispatch_source()
+    if key not in _kernels:
+        _kernels[key] = load_epoch_module()
+    return _kernels[key]
 
 
 def warm_up() -> None:

@@ -1,15 +1,22 @@
-"""The numba kernels of the compiled epoch (see ``training/compiled_epoch.py``).
+"""The numba kernels of the compiled epoch (see ``training/compiled_epoch.py``): a template.
 
-Imported only when a compiled epoch first runs, so that importing skbackprop
-never imports numba. Module-level functions, so that numba can cache the
-compiled code on disk (in ``__pycache__``) and a second process loads it
-instead of compiling. Comments name the NumPy code each part mirrors.
+This file is never imported as it is. ``core/kernels/source.py`` replaces the
+line ``# {activation dispatch}`` by the functions generated from the activation
+table (``activate``, ``derive``, the constant ``SOFTMAX`` and the dict ``CODES``: the
+activation codes are the positions of the entries in the table), writes the
+whole module to a file named after a hash of its text in a cache directory,
+and imports that file. numba caches the compiled code next to it (in
+``__pycache__``), so a second process loads it instead of compiling, and a
+changed table gives a new file and a new compilation. Importing skbackprop
+never imports numba. Comments name the NumPy code each part mirrors.
 """
+
+import math  # noqa: F401  (the generated activations may use it)
 
 import numpy as np
 
-from . import jit as _jit
-from .updates import adam, axpy, momentum
+from skbackprop.core.kernels import jit as _jit
+from skbackprop.core.kernels.updates import adam, axpy, momentum
 
 
 @_jit
@@ -30,86 +37,7 @@ def add_row(src, dst):  # pragma: no cover - compiled
         dst[j] = dst[j] + src[j]
 
 
-@_jit
-def activate(Z, code, c):  # pragma: no cover - compiled
-    # _activations: the forward functions, in place. c = consts.
-    m, n = Z.shape
-    one = c[0]
-    if code == 1:  # sigmoid: scipy's expit, 1 / (1 + exp(-z))
-        for i in range(m):
-            for j in range(n):
-                Z[i, j] = one / (one + np.exp(-Z[i, j]))
-    elif code == 2:
-        for i in range(m):
-            for j in range(n):
-                Z[i, j] = np.tanh(Z[i, j])
-    elif code == 3:  # np.maximum(Z, 0)
-        for i in range(m):
-            for j in range(n):
-                if Z[i, j] < 0:
-                    Z[i, j] = 0
-    elif code == 4:  # np.maximum(Z, slope * Z)
-        for i in range(m):
-            for j in range(n):
-                b = c[1] * Z[i, j]
-                if Z[i, j] < b:
-                    Z[i, j] = b
-    elif code == 5:  # softmax, shifted by the row maximum
-        for i in range(m):
-            top = Z[i, 0]
-            for j in range(1, n):
-                if Z[i, j] > top or np.isnan(Z[i, j]):
-                    top = Z[i, j]
-            total = Z[i, 0] - Z[i, 0]
-            for j in range(n):
-                e = np.exp(Z[i, j] - top)
-                Z[i, j] = e
-                total += e
-            for j in range(n):
-                Z[i, j] = Z[i, j] / total
-    elif code == 6:  # exp of min(z, half log max)
-        for i in range(m):
-            for j in range(n):
-                z = Z[i, j]
-                if z > c[2]:
-                    z = c[2]
-                Z[i, j] = np.exp(z)
-
-@_jit
-def derive(A, D, code, c):  # pragma: no cover - compiled
-    # _activations: the derivatives from the output A, multiplying D in place.
-    m, n = A.shape
-    one = c[0]
-    zero = one - one
-    if code == 1:  # D *= A; D *= 1 - A
-        for i in range(m):
-            for j in range(n):
-                a = A[i, j]
-                D[i, j] = (D[i, j] * a) * (one - a)
-    elif code == 2:  # D *= 1 - A * A
-        for i in range(m):
-            for j in range(n):
-                a = A[i, j]
-                D[i, j] = D[i, j] * (one - a * a)
-    elif code == 3:  # D * (A > 0)
-        for i in range(m):
-            for j in range(n):
-                D[i, j] = D[i, j] * (one if A[i, j] > 0 else zero)
-    elif code == 4:  # D * where(A > 0, 1, slope)
-        for i in range(m):
-            for j in range(n):
-                D[i, j] = D[i, j] * (one if A[i, j] > 0 else c[1])
-    elif code == 5:  # s * (g - sum(g * s)) per row
-        for i in range(m):
-            inner = zero
-            for j in range(n):
-                inner += D[i, j] * A[i, j]
-            for j in range(n):
-                D[i, j] = (D[i, j] - inner) * A[i, j]
-    elif code == 6:  # D *= A
-        for i in range(m):
-            for j in range(n):
-                D[i, j] = D[i, j] * A[i, j]
+# {activation dispatch}
 
 @_jit
 def cost_and_delta(A, Y, D, sw, use_sw, out_code, loss, weight, c, s):  # pragma: no cover
@@ -131,7 +59,7 @@ def cost_and_delta(A, Y, D, sw, use_sw, out_code, loss, weight, c, s):  # pragma
                 row += d * d
             elif loss == 1:
                 p = min(max(a, c[3]), c[4])
-                if out_code == 5:  # y log p; a zero target adds exactly 0
+                if out_code == SOFTMAX:  # y log p; a zero target adds exactly 0
                     if y != 0:
                         row += y * np.log(p)
                 else:  # y (log p - log(1 - p)) + log(1 - p)
@@ -144,8 +72,7 @@ def cost_and_delta(A, Y, D, sw, use_sw, out_code, loss, weight, c, s):  # pragma
         total += row * sw[i] if use_sw else row
     if loss == 0:
         total *= 0.5
-        if out_code != 0:  # not the canonical link: times f'(Z_L)
-            derive(A, D, out_code, c)
+        derive(A, D, out_code, c)  # times f'(Z_L) (nothing for the identity)
     elif loss == 1:
         total = -total
     if use_sw:  # D *= (sample_weight / weight)[:, None]
@@ -194,8 +121,10 @@ def gather(X, Y, sw, use_sw, order, start, Xb, Yb, sw_buf):  # pragma: no cover 
 
 
 @_jit
-def forward(Xb, params, units, co, io, ao, acts, batch_size, hidden, out_code, c):  # pragma: no cover
-    # Network.forward: Z_l = A_(l-1) @ W_l + b_l; A_l = f_l(Z_l)
+def forward(Xb, params, units, co, io, ao, acts, zs, batch_size, hidden, out_code,
+            c):  # pragma: no cover - compiled
+    # Network.forward: Z_l = A_(l-1) @ W_l + b_l; A_l = f_l(Z_l); hidden Z_l
+    # copied into zs first where the derivative reads z (zs empty otherwise)
     m = Xb.shape[0]
     n_layers = units.shape[0] - 1
     A_prev = Xb
@@ -206,12 +135,16 @@ def forward(Xb, params, units, co, io, ao, acts, batch_size, hidden, out_code, c
         bias = params[io[layer] : io[layer] + fan_out]
         for i in range(m):
             add_row(bias, Z[i])
+        if layer < n_layers - 1 and zs.shape[0] > 0:
+            Z_kept = layer_view(zs, ao, layer, batch_size, m, fan_out)
+            for i in range(m):
+                copy_row(Z[i], Z_kept[i])
         activate(Z, out_code if layer == n_layers - 1 else hidden, c)
         A_prev = Z
 
 
 @_jit
-def backward(Xb, params, grads, units, co, io, ao, acts, deltas, batch_size, hidden,
+def backward(Xb, params, grads, units, co, io, ao, acts, deltas, zs, batch_size, hidden,
              c):  # pragma: no cover - compiled
     # Network._backprop from the output delta: dC/dW_l = A_(l-1).T @ D_l;
     # dC/db_l = column sums of D_l; D_(l-1) = (D_l @ W_l.T) (.) f'(Z_(l-1))
@@ -228,7 +161,10 @@ def backward(Xb, params, grads, units, co, io, ao, acts, deltas, batch_size, hid
         if layer > 0:
             D_prev = layer_view(deltas, ao, layer - 1, batch_size, m, fan_in)
             np.dot(D, view(params, co[layer], fan_in, fan_out).T, D_prev)
-            derive(A_in, D_prev, hidden, c)
+            if zs.shape[0] > 0:  # the derivative reads the kept pre-activations
+                derive(layer_view(zs, ao, layer - 1, batch_size, m, fan_in), D_prev, hidden, c)
+            else:
+                derive(A_in, D_prev, hidden, c)
 
 
 @_jit
@@ -262,7 +198,8 @@ def epoch(X, Y, sw, order, params, grads, state1, state2, layout, codes, alpha, 
     # One epoch of _loop.train_epoch over _loop.Batches with _loop.Step;
     # returns (sum of batch cost x batch weight, steps taken, diverged).
     # layout: units, weight offsets, intercept offsets, activation offsets;
-    # codes: hidden, output, loss, optimizer, batch size, sample weights given;
+    # codes: hidden, output, loss, optimizer, batch size, sample weights given,
+    # hidden pre-activations kept;
     # work: 8 constants, then the work buffers (see _compiled.CompiledEpoch).
     n_layers = layout.shape[0] // 4 - 1
     units = layout[: n_layers + 1]
@@ -274,10 +211,13 @@ def epoch(X, Y, sw, order, params, grads, state1, state2, layout, codes, alpha, 
     n_samples, n_features = X.shape
     n_out = Y.shape[1]
     c, s = work[:8], work[7:8]
-    sizes = (batch_size * n_features, batch_size * n_out, batch_size, ao[n_layers], ao[n_layers])
+    z_size = ao[n_layers] if codes[6] != 0 else 0
+    sizes = (batch_size * n_features, batch_size * n_out, batch_size, ao[n_layers], ao[n_layers],
+             z_size)
     bounds = np.cumsum(np.array(sizes)) + 8
     X_buf, Y_buf, sw_buf = work[8 : bounds[0]], work[bounds[0] : bounds[1]], work[bounds[1] : bounds[2]]
     acts, deltas = work[bounds[2] : bounds[3]], work[bounds[3] : bounds[4]]
+    zs = work[bounds[4] : bounds[5]]
     scalars, scales = opt_scalars[:3], opt_scalars[3:]
     accumulated = 0.0
     steps = 0
@@ -287,11 +227,11 @@ def epoch(X, Y, sw, order, params, grads, state1, state2, layout, codes, alpha, 
         weight = gather(X, Y, sw, use_sw, order, start, Xb, Yb, sw_buf)
         if not weight > 0:  # zero-weight batch: nothing to teach
             continue
-        forward(Xb, params, units, co, io, ao, acts, batch_size, hidden, out_code, c)
+        forward(Xb, params, units, co, io, ao, acts, zs, batch_size, hidden, out_code, c)
         A_out = layer_view(acts, ao, n_layers - 1, batch_size, m, n_out)
         D_out = layer_view(deltas, ao, n_layers - 1, batch_size, m, n_out)
         value = cost_and_delta(A_out, Yb, D_out, sw_buf, use_sw, out_code, loss, weight, c, s)
-        backward(Xb, params, grads, units, co, io, ao, acts, deltas, batch_size, hidden, c)
+        backward(Xb, params, grads, units, co, io, ao, acts, deltas, zs, batch_size, hidden, c)
         if alpha != 0.0:
             value += penalty(params, grads, co, alpha, weight, s)
         if not np.isfinite(value):

@@ -1,0 +1,147 @@
+"""The compiled epoch's module, generated from the activation table.
+
+numba's disk cache watches only the source file of a cached function, so the
+activation dispatch of the epoch kernel (``activate`` and ``derive``) is not
+read from globals defined elsewhere: it is generated, as source text, from
+``core.activations.ACTIVATIONS`` into the kernel's template (``epoch.py``, at
+the line ``# {activation dispatch}``), and the whole module is written to a
+file whose name holds a hash of its text. numba caches the compiled code next
+to that file; a changed table (or template) gives another file and so another
+compilation, never a stale cache.
+
+The file goes to ``$SKBACKPROP_CACHE_DIR``, else ``~/.cache/skbackprop``, else
+a directory under the system's temporary directory: the first one writable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..activations import ACTIVATIONS
+
+TEMPLATE = Path(__file__).with_name("epoch.py")
+PLACEHOLDER = "# {activation dispatch}\n"
+
+
+def _indent(code: str, spaces: int) -> str:
+    return "".join(" " * spaces + line if line.strip() else line
+                   for line in code.splitlines(keepends=True))
+
+
+def compilable(entry) -> bool:
+    """Whether an activation's entry gives the kernel a forward and a derivative.
+
+    Networks with an activation that does not train on the NumPy path.
+    """
+    return (entry.kernel_forward is not None or entry.kernel_forward_block is not None) and (
+        entry.kernel_derivative is not None or entry.kernel_derivative_block is not None
+    )
+
+
+def dispatch_source(table=None) -> str:
+    """``CODES``, ``SOFTMAX``, ``activate`` and ``derive`` for ``table`` (the activation table).
+
+    Each activation's code is its position in the table. The element-wise
+    forms loop over the layer and evaluate the entry's expression; block
+    forms are pasted as they are; ``"z"`` and ``"d"`` (nothing to do) give
+    no branch, and neither do entries without kernel code (see :func:`compilable`).
+    """
+    table = ACTIVATIONS if table is None else table
+    codes = {name: k for k, name in enumerate(table)}
+    forward, backward = [], []
+    for name, entry in table.items():
+        if not compilable(entry):
+            continue
+        test = f"code == {codes[name]}:  # {name}\n"
+        if entry.kernel_forward_block is not None:
+            forward.append(test + entry.kernel_forward_block)
+        elif entry.kernel_forward != "z":
+            forward.append(
+                test + "        for i in range(m):\n            for j in range(n):\n"
+                "                z = Z[i, j]\n"
+                f"                Z[i, j] = {entry.kernel_forward}\n"
+            )
+        if entry.kernel_derivative_block is not None:
+            backward.append(test + entry.kernel_derivative_block)
+        elif entry.kernel_derivative != "d":
+            variable = "z" if entry.from_z else "a"
+            backward.append(
+                test + "        for i in range(m):\n            for j in range(n):\n"
+                f"                {variable} = A[i, j]\n                d = D[i, j]\n"
+                f"                D[i, j] = {entry.kernel_derivative}\n"
+            )
+
+    def chain(branches: list[str]) -> str:
+        if not branches:
+            return "    pass\n"
+        return "".join(("    if " if k == 0 else "    elif ") + branch
+                       for k, branch in enumerate(branches))
+
+    header = "    m, n = {}.shape\n    one = c[0]\n    zero = one - one\n"
+    return (
+        "# Generated from core.activations.ACTIVATIONS by core/kernels/source.py.\n"
+        f"CODES = {codes!r}\n"
+        f"SOFTMAX = {codes.get('softmax', -1)}\n\n\n"
+        "@_jit\n"
+        "def activate(Z, code, c):  # pragma: no cover - compiled\n"
+        "    # The forward functions, in place.\n"
+        + header.format("Z") + chain(forward) + "\n\n"
+        "@_jit\n"
+        "def derive(A, D, code, c):  # pragma: no cover - compiled\n"
+        "    # The derivatives, from the output A (or the kept Z), multiplying D in place.\n"
+        + header.format("A") + chain(backward)
+    )
+
+
+def module_source(table=None) -> str:
+    """The whole kernel module for ``table``: the template with its dispatch filled in."""
+    template = TEMPLATE.read_text(encoding="utf-8")
+    if PLACEHOLDER not in template:  # pragma: no cover - a broken template
+        raise RuntimeError(f"{TEMPLATE} lacks the line {PLACEHOLDER.strip()!r}")
+    return template.replace(PLACEHOLDER, dispatch_source(table))
+
+
+def cache_dir() -> Path:
+    """The first writable of ``$SKBACKPROP_CACHE_DIR``, ``~/.cache/skbackprop``, a temp dir."""
+    candidates = []
+    if os.environ.get("SKBACKPROP_CACHE_DIR"):
+        candidates.append(Path(os.environ["SKBACKPROP_CACHE_DIR"]))
+    candidates.append(Path.home() / ".cache" / "skbackprop")
+    candidates.append(Path(tempfile.gettempdir()) / f"skbackprop-{os.getuid()}"
+                      if hasattr(os, "getuid") else Path(tempfile.gettempdir()) / "skbackprop")
+    for path in candidates:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK):
+            return path
+    return Path(tempfile.mkdtemp(prefix="skbackprop-"))
+
+
+def load_epoch_module(table=None):
+    """Generate (once per text), write and import the kernel module for ``table``."""
+    text = module_source(table)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+    name = f"skbackprop_epoch_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = cache_dir() / f"{name}.py"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
