@@ -26,11 +26,14 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import skbackprop
 
-# The activation table of neuron.rst, from the library's own table.
+# The activation table of neuron.rst and the cost table of costs.rst, from the
+# library's own tables.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import activation_table
+import cost_table
 
 activation_table.write()
+cost_table.write()
 
 # -- Project ----------------------------------------------------------------
 project = "skbackprop"

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import _validation as v
 from ._validation import one_column_as_1d
 from .core.activations import ALIASES, canonical_name, check_supported, hidden_activations
-from .core.losses import LOSS_OUTPUTS
+from .core.losses import COSTS
 from .core.network import INITIALIZERS, Network
 from .core.ops import NUMPY, device_of, ops_of, same_place
 from .exceptions import DivergenceError
@@ -636,10 +636,11 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         """Check the layers against the data; start new weights or continue the old ones."""
         n_features, dtype = X.shape[1], X.dtype
         out_activation, loss = self._resolve_output()
-        if out_activation not in LOSS_OUTPUTS[loss]:
+        accepted = COSTS[loss].outputs
+        if out_activation not in accepted:
             raise ValueError(
                 f"loss={loss!r} cannot be used with output_activation={out_activation!r}; "
-                f"it needs one of {LOSS_OUTPUTS[loss]}."
+                f"it needs one of {accepted}."
             )
         activation = canonical_name(self.activation)
         units = [n_features, *self._hidden_sizes(), n_outputs]

@@ -3,9 +3,12 @@
 import textwrap
 
 from .core.activations import ACTIVATIONS, ALIASES, hidden_activations
+from .core.losses import COSTS
 
 #: The hidden activations as the docstrings list them, from the activation table.
 _HIDDEN_CHOICES = ", ".join(repr(name) for name in (*hidden_activations(), *ALIASES))
+#: The costs as ``loss_function_`` names them, from the cost table.
+_COST_NAMES = ", ".join(repr(name) for name in COSTS)
 #: Their notes, from the same table.
 _HIDDEN_NOTES = textwrap.fill(
     "; ".join(f"``{name!r}``: {ACTIVATIONS[name].note}" for name in hidden_activations()
@@ -137,7 +140,7 @@ TRAINING_PARAMETERS = """\
         with ``record`` the epoch's entry of ``history_``. A callback that
         returns True stops training."""
 
-COMMON_ATTRIBUTES = """\
+COMMON_ATTRIBUTES = f"""\
     loss_ : float
         Training cost of the last epoch, penalty included.
 
@@ -194,7 +197,7 @@ COMMON_ATTRIBUTES = """\
         otherwise our own ('tanh').
 
     loss_function_ : str
-        Cost used: 'squared_error', 'cross_entropy' or 'poisson'."""
+        Cost used, one of {_COST_NAMES}."""
 
 def fill(template: str) -> str:
     """Substitute the shared fragments into a docstring template."""

@@ -14,6 +14,7 @@ from ._base import PARAMETER_RULES, BaseBackprop, _check_partial_fit
 from ._docstrings import fill
 from ._validation import one_column_as_1d
 from .core.activations import output_ranges
+from .core.losses import COSTS
 from .core.ops import ops_of
 
 
@@ -124,8 +125,8 @@ default='squared_error'
     def _resolve_output(self):
         loss = "cross_entropy" if self.loss == "log_loss" else self.loss
         out = self.output_activation
-        if out == "auto":
-            out = {"poisson": "exp", "cross_entropy": "sigmoid"}.get(loss, "identity")
+        if out == "auto":  # the cost's first output: its canonical link
+            out = COSTS[loss].outputs[0]
         return out, loss
 
     @available_if(_check_partial_fit)

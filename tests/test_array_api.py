@@ -530,7 +530,7 @@ def layer_forms(monkeypatch):
 @pytest.mark.parametrize("form", ["standard", "cupy-forms"])
 def test_every_activation_and_cost_through_other_layers(layer_forms, form):
     from skbackprop.core.activations import ACTIVATIONS
-    from skbackprop.core.losses import LOSS_OUTPUTS, loss_and_output_delta
+    from skbackprop.core.losses import COSTS, loss_and_output_delta
 
     ops = layer_forms[form]
     rng = np.random.default_rng(0)
@@ -549,8 +549,8 @@ def test_every_activation_and_cost_through_other_layers(layer_forms, form):
             rtol=1e-14, atol=1e-300, err_msg=name,
         )
     weights = rng.uniform(0.5, 2.0, size=7)
-    for loss, outputs in LOSS_OUTPUTS.items():
-        for out in outputs:
+    for loss, entry in COSTS.items():
+        for out in entry.outputs:
             A = ACTIVATIONS[out].forward(rng.normal(size=(7, 4)))
             Y = rng.uniform(0, 1, size=(7, 4)) if loss != "poisson" else rng.poisson(2, (7, 4))
             Y = Y.astype(float)

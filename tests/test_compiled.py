@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skbackprop import BackpropClassifier, BackpropRegressor, DivergenceError
 from skbackprop.core import kernels
 from skbackprop.core.activations import ACTIVATIONS, hidden_activations
+from skbackprop.core.losses import COSTS
 from skbackprop.core.network import Network
 from skbackprop.core.optimizers import SGD
 from skbackprop.training import compiled_epoch
@@ -77,6 +78,18 @@ PAIRS = {
     "exp-poisson": (BackpropRegressor, dict(loss="poisson"), "counts"),
     "sigmoid-ce-reg": (BackpropRegressor, dict(loss="cross_entropy"), "unit"),
 }
+
+
+def _pair_loss(cls, output):
+    """The cost a PAIRS entry trains with (its estimator's default, aliases resolved)."""
+    loss = output.get("loss", "auto" if cls is BackpropClassifier else "squared_error")
+    return "cross_entropy" if loss in ("auto", "log_loss") else loss
+
+
+def test_pairs_cover_every_output_of_every_cost():
+    covered = {(name.split("-")[0], _pair_loss(cls, output))
+               for name, (cls, output, _) in PAIRS.items()}
+    assert covered == {(out, loss) for loss, entry in COSTS.items() for out in entry.outputs}
 
 
 @pytest.fixture

@@ -27,14 +27,15 @@ from skbackprop.core.activations import (
     OUTPUT_RANGES,
     exp_limit,
 )
-from skbackprop.core.losses import FUSED, LOSS_OUTPUTS, loss_and_output_delta
+from skbackprop.core.losses import COSTS, FUSED, loss_and_output_delta
 from skbackprop.core.network import Network
 
+#: Every hidden activation x every cost of the cost table x every output it accepts.
 COMBINATIONS = [
     (hidden, out, loss)
     for hidden in HIDDEN_ACTIVATIONS
-    for loss, outs in LOSS_OUTPUTS.items()
-    for out in outs
+    for loss, entry in COSTS.items()
+    for out in entry.outputs
 ]
 OUTPUT_LOSS = sorted({(out, loss) for _, out, loss in COMBINATIONS})
 
@@ -467,4 +468,4 @@ def test_exp_derivative_matches_central_difference():
 def test_exp_is_an_output_activation_only():
     assert "exp" not in HIDDEN_ACTIVATIONS
     assert OUTPUT_RANGES["exp"] == (0.0, np.inf)
-    assert LOSS_OUTPUTS["poisson"] == ("exp",)
+    assert COSTS["poisson"].outputs == ("exp",)

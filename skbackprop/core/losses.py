@@ -1,4 +1,12 @@
-"""Cost functions: each knows its value and the delta of the output layer.
+"""Cost functions, each defined once in the table ``COSTS``.
+
+Each entry (a :class:`Cost`) carries everything every path needs: the array
+function of its value, the output activations it accepts, the pairings whose
+output delta fuses to ``A - Y`` (with the reason), the compiled kernel's code
+for its per-element term and the documentation's formula. ``LOSS_OUTPUTS``,
+``FUSED``, the parameter check, the compiled epoch (whose cost dispatch is
+generated from the table, see ``core/kernels/source.py``) and the docs' table
+read it; adding a cost is adding one entry (docs/design.rst, "Adding a cost").
 
 Conventions (pinned in the design record, docs/design.rst, section
 "design-conventions"), with weights ``w_i`` that are all one unless the caller
@@ -31,30 +39,14 @@ derivative (a Jacobian-vector product for softmax).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
 from .activations import ACTIVATIONS, exp_limit
 from .ops import NUMPY
-
-#: (output activation, loss) pairs whose output delta is simply ``A - Y``.
-FUSED = {
-    ("identity", "squared_error"),
-    ("sigmoid", "cross_entropy"),
-    ("softmax", "cross_entropy"),
-    ("exp", "poisson"),
-}
-
-#: Output activations each loss accepts.
-LOSS_OUTPUTS = {
-    "squared_error": ("identity", "sigmoid", "tanh", "softmax", "exp"),
-    "cross_entropy": ("sigmoid", "softmax"),
-    "poisson": ("exp",),
-}
-
-#: The valid ``(output activation, loss)`` pairs, for a one-lookup check per step.
-_VALID_PAIRS = frozenset((out, loss) for loss, outs in LOSS_OUTPUTS.items() for out in outs)
 
 
 def _weighted_sum(row_values: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY) -> float:
@@ -71,18 +63,6 @@ def _weighted_inner(
     if sample_weight is None:
         return ops.scalar(ops.vdot(U, V))
     return _weighted_sum(ops.rowdot(U, V), sample_weight, ops)
-
-
-def _check_pair(loss: str, out_activation: str) -> None:
-    if (out_activation, loss) in _VALID_PAIRS:
-        return
-    if loss not in LOSS_OUTPUTS:
-        raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(LOSS_OUTPUTS)}.")
-    if out_activation not in LOSS_OUTPUTS[loss]:
-        raise ValueError(
-            f"loss={loss!r} cannot be used with output activation "
-            f"{out_activation!r}; it accepts {LOSS_OUTPUTS[loss]}."
-        )
 
 
 @lru_cache
@@ -143,6 +123,177 @@ def _squared_sum(diff: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY) 
     return 0.5 * _weighted_inner(diff, diff, sample_weight, ops)
 
 
+def _squared_error(out_activation, Y, A, sample_weight, out, ops=NUMPY) -> float:
+    """The squared error's sum, from ``out = A - Y``."""
+    ops.subtract(A, Y, out=out)
+    return _squared_sum(out, sample_weight, ops)
+
+
+def _cross_entropy(out_activation, Y, A, sample_weight, out, ops=NUMPY) -> float:
+    """The cross-entropy's sum (``out`` as scratch), then ``out = A - Y``."""
+    value = _cross_entropy_sum(out_activation, Y, A, sample_weight, out, ops)
+    ops.subtract(A, Y, out=out)
+    return value
+
+
+def _poisson(out_activation, Y, A, sample_weight, out, ops=NUMPY) -> float:
+    """The half Poisson deviance's sum (``out`` as scratch), then ``out = A - Y``."""
+    value = _poisson_sum(Y, A, sample_weight, out, ops)
+    ops.subtract(A, Y, out=out)
+    return value
+
+
+def _exp_saturated(A: np.ndarray, ops=NUMPY) -> bool:
+    """Whether an output reached the cap of ``exp`` (or is NaN): the fit has diverged."""
+    limit = exp_limit(ops.host_dtype(A.dtype))
+    return 0 not in A.shape and not ops.item(ops.max_reduce(A, axis=None)) < limit
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One cost: everything the NumPy, compiled and docs paths need.
+
+    Parameters
+    ----------
+    name : str
+        The value of ``loss`` (after aliases such as ``'log_loss'`` are resolved
+        by the estimators).
+    sum_and_residual : callable
+        ``sum_and_residual(out_activation, Y, A, sample_weight, out, ops)``: the
+        cost summed over the rows, each row times its weight (not yet divided by
+        the total weight), leaving in ``out`` (which it may use as scratch
+        before) the residual: the derivative of each sample's cost with
+        respect to its outputs, which is also the derivative with respect to
+        the pre-activations for the :attr:`fused` outputs (``A - Y`` for every
+        cost of the table). The caller scales each row by its weight over the
+        total.
+    outputs : tuple of str
+        The output activations it accepts (names of the activation table); the
+        first is the regressor's ``output_activation='auto'`` for this cost.
+    fused : dict of str to str
+        The accepted outputs whose delta ``dC/dZ`` is the residual itself
+        (``A - Y``: a canonical link), each with the one-line reason; for every
+        other output the residual is ``dC/dA``, and it is multiplied by the
+        output activation's derivative.
+    diverged : callable or None
+        ``diverged(A, ops)``: whether the outputs mean the fit has diverged; the
+        cost is then infinite and the delta zero. None: never.
+    kernel_term : str
+        The compiled kernel's per-element term: statements that add the term of
+        output ``a`` and target ``y`` to ``row`` (floats of the parameters' dtype;
+        they may use ``np``, ``out_code``, ``SOFTMAX`` and the kernel's constants
+        ``c``: ``c[3]``, ``c[4]`` the clip bounds of the cross-entropy, ``c[5]``
+        the smallest normal float, ``c[6]`` the cap of ``exp``, see
+        ``training/compiled_epoch.py``).
+    kernel_delta : str
+        The kernel's residual of one element, an expression of ``a`` and ``y``
+        (see :attr:`sum_and_residual`).
+    kernel_total : str
+        A statement that turns the sum of the terms, ``total``, into the cost
+        sum (``"total *= 0.5"``); empty: nothing to do.
+    kernel_diverged : str or None
+        The kernel's form of :attr:`diverged`: an expression of one output ``a``,
+        true when that output means divergence.
+    formula : str
+        LaTeX of the cost of one sample, for the docs' table.
+    note : str
+        A remark for the docs' table (reST).
+    """
+
+    name: str
+    sum_and_residual: Callable[..., float]
+    outputs: tuple[str, ...]
+    fused: dict[str, str] = field(default_factory=dict, hash=False)
+    diverged: Callable[..., bool] | None = None
+    kernel_term: str = ""
+    kernel_delta: str = "a - y"
+    kernel_total: str = ""
+    kernel_diverged: str | None = None
+    formula: str = ""
+    note: str = ""
+
+
+_CROSS_ENTROPY_TERM = """\
+p = min(max(a, c[3]), c[4])
+if out_code == SOFTMAX:  # y log p; a zero target adds exactly 0
+    if y != 0:
+        row += y * np.log(p)
+else:  # y (log p - log(1 - p)) + log(1 - p)
+    q = np.log1p(-p)
+    row += (np.log(p) - q) * y + q
+"""
+
+#: Every cost, by name. Order matters only to the compiled kernel's codes.
+COSTS: dict[str, Cost] = {
+    entry.name: entry
+    for entry in [
+        Cost(
+            "squared_error", _squared_error, ("identity", "sigmoid", "tanh", "softmax", "exp"),
+            fused={"identity": "f' = 1: dC/dZ is dC/dA = A - Y (Gaussian, identity link)"},
+            kernel_term="d = a - y\nrow += d * d\n", kernel_total="total *= 0.5",
+            formula=r"\tfrac{1}{2} \lVert y - a \rVert^2",
+            note="divided by the samples only (scikit-learn also divides by the outputs)",
+        ),
+        Cost(
+            "cross_entropy", _cross_entropy, ("sigmoid", "softmax"),
+            fused={
+                "sigmoid": "dC/da = (a - y) / (a (1 - a)) and f' = a (1 - a) (Bernoulli, logit link)",
+                "softmax": "the Jacobian's product with -y / a is a - y, since each row of "
+                           "Y sums to 1 (categorical, softmax link)",
+            },
+            kernel_term=_CROSS_ENTROPY_TERM, kernel_total="total = -total",
+            formula=r"-\sum_k y_k \log a_k \text{ (softmax)}; \; "
+                    r"-\sum_k [y_k \log a_k + (1 - y_k) \log (1 - a_k)] \text{ (sigmoid)}",
+            note=r"alias ``'log_loss'``; probabilities clipped to :math:`[\epsilon, 1 - \epsilon]`",
+        ),
+        Cost(
+            "poisson", _poisson, ("exp",),
+            fused={"exp": "dC/da = 1 - y / a and f' = a (Poisson, log link)"},
+            diverged=_exp_saturated,
+            kernel_term=(
+                "t = (y * np.log(y) if y != 0 else y - y) - y + a\n"
+                "row += t - y * np.log(max(a, c[5]))\n"
+            ),
+            kernel_diverged="not a < c[6]",
+            formula=r"\sum_k [y_k \log (y_k / a_k) - y_k + a_k]",
+            note=r"half the Poisson deviance, :math:`0 \log 0 = 0`; infinite once an output "
+                 r"reaches the cap of ``exp``",
+        ),
+    ]
+}
+
+
+def loss_outputs() -> dict[str, tuple[str, ...]]:
+    """The output activations each cost accepts, in table order."""
+    return {name: entry.outputs for name, entry in COSTS.items()}
+
+
+def fused_pairs() -> frozenset[tuple[str, str]]:
+    """The ``(output activation, loss)`` pairs whose output delta is ``(A - Y) / W``."""
+    return frozenset((out, name) for name, entry in COSTS.items() for out in entry.fused)
+
+
+#: Output activations each loss accepts, as the table stands on import.
+LOSS_OUTPUTS = loss_outputs()
+
+#: (output activation, loss) pairs whose output delta is simply ``A - Y``, as the
+#: table stands on import.
+FUSED = fused_pairs()
+
+
+def cost_for(loss: str, out_activation: str) -> Cost:
+    """The table's entry of ``loss``, checked against ``out_activation``."""
+    entry = COSTS.get(loss)
+    if entry is None:
+        raise ValueError(f"Unknown loss {loss!r}; expected one of {sorted(COSTS)}.")
+    if out_activation not in entry.outputs:
+        raise ValueError(
+            f"loss={loss!r} cannot be used with output activation "
+            f"{out_activation!r}; it accepts {entry.outputs}."
+        )
+    return entry
+
+
 def _total_weight(Y: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY) -> float:
     """``sum(sample_weight)``, or the number of rows without weights."""
     if sample_weight is None:
@@ -151,7 +302,7 @@ def _total_weight(Y: np.ndarray, sample_weight: np.ndarray | None, ops=NUMPY) ->
 
 
 def _finish_delta(
-    loss: str,
+    cost: Cost,
     out_activation: str,
     A: np.ndarray,
     out: np.ndarray,
@@ -159,14 +310,13 @@ def _finish_delta(
     weight_sum: float,
     ops=NUMPY,
 ) -> None:
-    """Turn ``out = A - Y`` into the output delta, in place.
+    """Turn the residual in ``out`` (``A - Y``) into the output delta, in place.
 
-    For squared error ``dC/dA = A - Y``; for the fused pairs ``dC/dZ = A - Y``
-    too (the Poisson cost always takes this path: its one output, exp, is its
-    canonical link). Otherwise (general path) ``dC/dZ = dC/dA (.) f'(Z)``.
-    Then each row is scaled by its weight over ``weight_sum``.
+    For the fused pairs of ``cost`` the residual is ``dC/dZ`` already;
+    otherwise it is ``dC/dA`` and ``dC/dZ = dC/dA (.) f'(Z)``. Then each row
+    is scaled by its weight over ``weight_sum``.
     """
-    if (out_activation, loss) not in FUSED:
+    if out_activation not in cost.fused:
         ACTIVATIONS[out_activation].derivative(A, out, ops)
     if sample_weight is None:
         out *= 1.0 / weight_sum
@@ -213,21 +363,12 @@ def loss_and_output_delta(
         The cost of these rows, divided by ``weight_sum`` (a 0-d array where
         ``ops`` keeps costs on a device).
     """
-    _check_pair(loss, out_activation)
+    cost = cost_for(loss, out_activation)
     if weight_sum is None:
         weight_sum = _total_weight(Y, sample_weight, ops)
-    if loss == "squared_error":
-        ops.subtract(A, Y, out=out)
-        value = _squared_sum(out, sample_weight, ops)
-    elif loss == "poisson":
-        limit = exp_limit(ops.host_dtype(A.dtype))
-        if 0 not in A.shape and not ops.item(ops.max_reduce(A, axis=None)) < limit:
-            out[...] = 0  # saturated (or NaN): diverged
-            return np.inf
-        value = _poisson_sum(Y, A, sample_weight, out, ops)
-        ops.subtract(A, Y, out=out)
-    else:
-        value = _cross_entropy_sum(out_activation, Y, A, sample_weight, out, ops)
-        ops.subtract(A, Y, out=out)
-    _finish_delta(loss, out_activation, A, out, sample_weight, weight_sum, ops)
+    if cost.diverged is not None and cost.diverged(A, ops):
+        out[...] = 0  # saturated (or NaN): diverged
+        return np.inf
+    value = cost.sum_and_residual(out_activation, Y, A, sample_weight, out, ops)
+    _finish_delta(cost, out_activation, A, out, sample_weight, weight_sum, ops)
     return value / weight_sum

@@ -583,7 +583,7 @@ class Network:
         coef_grads, intercept_grads : list of ndarray
             Buffers of the same shapes that receive the gradient.
         loss : {'squared_error', 'cross_entropy', 'poisson'}
-            The cost (it must suit the output activation, see ``LOSS_OUTPUTS``).
+            The cost (it must suit the output activation, see ``core.losses.COSTS``).
         alpha : float
             L2 penalty; adds ``alpha / (2 W) * sum ||Wl||^2`` to the cost.
         sample_weight : ndarray of shape (m,) or None

@@ -38,14 +38,16 @@ The compiled path runs when all of these hold, and the NumPy path otherwise:
 - no dropout (the masks of every batch come from the NumPy generator, and
   the thinned network's pass is the NumPy path's);
 - both activations' entries in the activation table carry the kernel's code
-  (``kernel_forward`` and ``kernel_derivative``, or their block forms).
+  (``kernel_forward`` and ``kernel_derivative``, or their block forms), and
+  so does the cost's entry in the cost table (``kernel_term``).
 
 The kernels are compiled on first use and cached on disk by numba, so a
 second process loads them instead of compiling; importing skbackprop does
-not import numba. The kernel's activations come from the activation table
-(``core/activations.py``): ``core/kernels/source.py`` generates their
-dispatch into the kernel module, whose file is named after a hash of its
-text, so a changed table never meets a stale cache.
+not import numba. The kernel's activations and costs come from the
+activation table (``core/activations.py``) and the cost table
+(``core/losses.py``): ``core/kernels/source.py`` generates their code into
+the kernel module, whose file is named after a hash of its text, so a changed
+table never meets a stale cache.
 """
 
 from __future__ import annotations
@@ -56,13 +58,10 @@ import numpy as np
 
 from ..core import kernels
 from ..core.activations import ACTIVATIONS, LEAKY_SLOPE, _half_log_max, exp_limit
-from ..core.losses import _clip_bounds
+from ..core.losses import COSTS, _clip_bounds
 from ..core.optimizers import SGD, Adam
 from .loop import WEIGHT_LIMIT, Diverged
 from .threads import SMALL_STEP, largest_product
-
-#: Cost codes of the kernels.
-LOSS_CODES = {"squared_error": 0, "cross_entropy": 1, "poisson": 2}
 
 #: Inputs that are not C-contiguous (Fortran-ordered, strided views) are copied
 #: once per call up to this size; larger ones take the NumPy path.
@@ -94,17 +93,19 @@ def epoch_trainer(batches, step, show_progress: bool = False):
         and step.dropout is None
         and largest_product(step.network.layer_units, batches.batch_size) < SMALL_STEP
         and not _slow_hidden(step.network, batches.batch_size)
-        and _compilable(step.network)
+        and _compilable(step.network, step.loss_name)
     ):
         return None
     return CompiledEpoch(batches, step)
 
 
-def _compilable(network) -> bool:
-    """Whether both activations' table entries carry the kernel's code."""
+def _compilable(network, loss: str) -> bool:
+    """Whether both activations' table entries and the cost's carry the kernel's code."""
     from ..core.kernels.source import compilable
 
-    return all(compilable(ACTIVATIONS[name]) for name in (network.activation, network.out_activation))
+    return bool(COSTS[loss].kernel_term) and all(
+        compilable(ACTIVATIONS[name]) for name in (network.activation, network.out_activation)
+    )
 
 
 def _slow_hidden(network, batch_size: int) -> bool:
@@ -139,11 +140,11 @@ class CompiledEpoch:
             [units, net._coef_offsets, net._intercept_offsets, act_offsets]
         ).astype(np.int64)
         module = _compile()
-        # The activation codes: positions in the table the kernel was generated from.
+        # The activation and cost codes: positions in the tables the kernel was generated from.
         keep_z = ACTIVATIONS[net.activation].from_z and len(units) > 2
         self.codes = np.array(
             [module.CODES[net.activation], module.CODES[net.out_activation],
-             LOSS_CODES[step.loss_name], 0, rows, batches.sample_weight is not None, keep_z],
+             module.LOSS_CODES[step.loss_name], 0, rows, batches.sample_weight is not None, keep_z],
             dtype=np.int64,
         )
         # Constants in the parameters' dtype, as the NumPy path's scalars become,
@@ -200,13 +201,13 @@ class CompiledEpoch:
 
 
 def _compile():
-    """The kernel module for the activation table as it stands (generated on first use).
+    """The kernel module for the activation and cost tables as they stand (generated on first use).
 
     Importing it compiles the kernel, or loads it from numba's disk cache.
     """
-    from ..core.kernels.source import dispatch_source, load_epoch_module
+    from ..core.kernels.source import cost_source, dispatch_source, load_epoch_module
 
-    key = dispatch_source()
+    key = (dispatch_source(), tuple(cost_source().values()))
     if key not in _kernels:
         _kernels[key] = load_epoch_module()
     return _kernels[key]

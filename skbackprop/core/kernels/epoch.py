@@ -3,7 +3,9 @@
 This file is never imported as it is. ``core/kernels/source.py`` replaces the
 line ``# {activation dispatch}`` by the functions generated from the activation
 table (``activate``, ``derive``, the constant ``SOFTMAX`` and the dict ``CODES``: the
-activation codes are the positions of the entries in the table), writes the
+activation codes are the positions of the entries in the table), the lines
+``# {cost ...}`` by the code of the cost table (``core/losses.py``; the dict
+``LOSS_CODES`` holds their positions), writes the
 whole module to a file named after a hash of its text in a cache directory,
 and imports that file. numba caches the compiled code next to it (in
 ``__pycache__``), so a second process loads it instead of compiling, and a
@@ -39,42 +41,24 @@ def add_row(src, dst):  # pragma: no cover - compiled
 
 # {activation dispatch}
 
+# {cost codes}
+
+
 @_jit
 def cost_and_delta(A, Y, D, sw, use_sw, out_code, loss, weight, c, s):  # pragma: no cover
-    # _losses.loss_and_output_delta: the cost of the rows (over `weight`)
-    # and, in D, the output delta dC/dZ_L.
+    # losses.loss_and_output_delta: the cost of the rows (over `weight`)
+    # and, in D, the output delta dC/dZ_L. The costs' code comes from the cost
+    # table (`loss` is the position of the entry, see LOSS_CODES).
     m, n = A.shape
     total = 0.0
-    if loss == 2:  # poisson: diverged when an output reached the cap of exp
-        for i in range(m):
-            for j in range(n):
-                if not A[i, j] < c[6]:
-                    return np.inf
+    # {cost divergence}
     for i in range(m):
         row = 0.0
         for j in range(n):
-            a, y = A[i, j], Y[i, j]
-            if loss == 0:  # 1/2 (a - y)^2
-                d = a - y
-                row += d * d
-            elif loss == 1:
-                p = min(max(a, c[3]), c[4])
-                if out_code == SOFTMAX:  # y log p; a zero target adds exactly 0
-                    if y != 0:
-                        row += y * np.log(p)
-                else:  # y (log p - log(1 - p)) + log(1 - p)
-                    q = np.log1p(-p)
-                    row += (np.log(p) - q) * y + q
-            else:  # y log(y / a) - y + a, 0 log 0 = 0
-                t = (y * np.log(y) if y != 0 else y - y) - y + a
-                row += t - y * np.log(max(a, c[5]))
-            D[i, j] = a - y
+            a, y = A[i, j], Y[i, j]  # noqa: F841  (read by the generated terms)
+            # {cost terms}
         total += row * sw[i] if use_sw else row
-    if loss == 0:
-        total *= 0.5
-        derive(A, D, out_code, c)  # times f'(Z_L) (nothing for the identity)
-    elif loss == 1:
-        total = -total
+    # {cost totals}
     if use_sw:  # D *= (sample_weight / weight)[:, None]
         s[0] = weight
         for i in range(m):

@@ -1,11 +1,13 @@
-"""The compiled epoch's module, generated from the activation table.
+"""The compiled epoch's module, generated from the activation and cost tables.
 
 numba's disk cache watches only the source file of a cached function, so the
-activation dispatch of the epoch kernel (``activate`` and ``derive``) is not
-read from globals defined elsewhere: it is generated, as source text, from
-``core.activations.ACTIVATIONS`` into the kernel's template (``epoch.py``, at
-the line ``# {activation dispatch}``), and the whole module is written to a
-file whose name holds a hash of its text. numba caches the compiled code next
+activation dispatch of the epoch kernel (``activate`` and ``derive``) and the
+cost branches of its ``cost_and_delta`` are not read from globals defined
+elsewhere: they are generated, as source text, from
+``core.activations.ACTIVATIONS`` and ``core.losses.COSTS`` into the kernel's
+template (``epoch.py``, at the line ``# {activation dispatch}`` and the lines
+``# {cost ...}``), and the whole module is written to a file whose name holds
+a hash of its text. numba caches the compiled code next
 to that file; a changed table (or template) gives another file and so another
 compilation, never a stale cache.
 
@@ -18,14 +20,18 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 from ..activations import ACTIVATIONS
+from ..losses import COSTS
 
 TEMPLATE = Path(__file__).with_name("epoch.py")
 PLACEHOLDER = "# {activation dispatch}\n"
+#: The lines of the template that the cost table fills, with their indentation.
+COST_PLACEHOLDER = re.compile(r"^( *)# \{(cost [a-z]+)\}\n", re.MULTILINE)
 
 
 def _indent(code: str, spaces: int) -> str:
@@ -98,12 +104,64 @@ def dispatch_source(table=None) -> str:
     )
 
 
-def module_source(table=None) -> str:
-    """The whole kernel module for ``table``: the template with its dispatch filled in."""
+def cost_source(costs=None, table=None) -> dict[str, str]:
+    """The code of the template's ``# {cost ...}`` lines for ``costs`` (the cost table).
+
+    Each cost's code is its position in ``costs``. ``'cost codes'``: the dict
+    ``LOSS_CODES``; ``'cost divergence'``: the check of the costs that have
+    one (``kernel_diverged``); ``'cost terms'``: each cost's per-element term
+    and residual; ``'cost totals'``: each cost's ``kernel_total``, then the
+    output's derivative for the outputs that ``fused`` does not list (the
+    codes of ``table``, the activation table). Entries without
+    ``kernel_term`` get no branch (see ``training/compiled_epoch.py``).
+    """
+    costs = COSTS if costs is None else costs
+    act_codes = {name: k for k, name in enumerate(ACTIVATIONS if table is None else table)}
+    loss_codes = {name: k for k, name in enumerate(costs)}
+    divergence, terms, totals = [], [], []
+    for name, entry in costs.items():
+        if not entry.kernel_term:  # trains on the NumPy path
+            continue
+        test = f"loss == {loss_codes[name]}:  # {name}\n"
+        if entry.kernel_diverged is not None:
+            divergence.append(
+                test + "    for i in range(m):\n        for j in range(n):\n"
+                "            a = A[i, j]\n"
+                f"            if {entry.kernel_diverged}:\n"
+                "                return np.inf\n"
+            )
+        terms.append(test + _indent(entry.kernel_term + f"D[i, j] = {entry.kernel_delta}\n", 4))
+        total = _indent(entry.kernel_total.strip() + "\n", 4) if entry.kernel_total.strip() else ""
+        if any(out not in entry.fused for out in entry.outputs):
+            fused = [f"out_code != {act_codes[out]}" for out in entry.fused if out in act_codes]
+            call = "derive(A, D, out_code, c)  # times f'(Z_L)\n"
+            if fused:
+                total += f"    if {' and '.join(fused)}:  # not fused\n        {call}"
+            else:
+                total += f"    {call}"
+        if total:
+            totals.append(test + total)
+
+    def chain(branches: list[str]) -> str:
+        return "".join(("if " if k == 0 else "elif ") + branch for k, branch in enumerate(branches))
+
+    return {
+        "cost codes": f"# Generated from core.losses.COSTS by core/kernels/source.py.\n"
+                      f"LOSS_CODES = {loss_codes!r}\n",
+        "cost divergence": chain(divergence),
+        "cost terms": chain(terms) or "pass\n",
+        "cost totals": chain(totals),
+    }
+
+
+def module_source(table=None, costs=None) -> str:
+    """The whole kernel module for ``table`` and ``costs``: the template with its code filled in."""
     template = TEMPLATE.read_text(encoding="utf-8")
     if PLACEHOLDER not in template:  # pragma: no cover - a broken template
         raise RuntimeError(f"{TEMPLATE} lacks the line {PLACEHOLDER.strip()!r}")
-    return template.replace(PLACEHOLDER, dispatch_source(table))
+    pieces = cost_source(costs, table)
+    text = template.replace(PLACEHOLDER, dispatch_source(table))
+    return COST_PLACEHOLDER.sub(lambda match: _indent(pieces[match[2]], len(match[1])), text)
 
 
 def cache_dir() -> Path:
@@ -124,9 +182,9 @@ def cache_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="skbackprop-"))
 
 
-def load_epoch_module(table=None):
-    """Generate (once per text), write and import the kernel module for ``table``."""
-    text = module_source(table)
+def load_epoch_module(table=None, costs=None):
+    """Generate (once per text), write and import the kernel module for ``table`` and ``costs``."""
+    text = module_source(table, costs)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
     name = f"skbackprop_epoch_{digest}"
     if name in sys.modules:
