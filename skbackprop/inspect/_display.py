@@ -297,15 +297,20 @@ class NetworkDisplay:
     def _plot_network(
         self, sample, learning_rate, show_deltas, edge_labels, values_format, kwargs
     ) -> None:
-        ax, trace = self.ax_, self.trace
         sizes = self._sizes()
-        names = self._unit_names()
+        # Units at x = layer, centred vertically, one unit apart.
+        positions = [[(layer, (n - 1) / 2 - u) for u in range(n)] for layer, n in enumerate(sizes)]
 
         def fmt(v):
             return _format(v, values_format)
 
-        # Units at x = layer, centred vertically, one unit apart.
-        positions = [[(layer, (n - 1) / 2 - u) for u in range(n)] for layer, n in enumerate(sizes)]
+        self._draw_edges(positions, learning_rate, edge_labels, fmt, kwargs)
+        self._draw_units(positions, sample, learning_rate, show_deltas, fmt)
+        self._draw_frame(sizes, sample, learning_rate)
+
+    def _draw_edges(self, positions, learning_rate, edge_labels, fmt, kwargs) -> None:
+        """Each weight as a line (colour: sign, width: size), labelled where there is room."""
+        ax, trace = self.ax_, self.trace
         largest = max(float(np.max(np.abs(W))) for W in trace.coefs) or 1.0
         number = 0
         for layer, W in enumerate(trace.coefs):
@@ -335,31 +340,38 @@ class NetworkDisplay:
                         bbox={"boxstyle": "round,pad=0.25", "fc": "white",
                               "ec": _colour(-G[j, k]), "lw": 0.8},
                     )
-        for layer, n in enumerate(sizes):
-            for u in range(n):
-                x, y = positions[layer][u]
-                if layer == 0:
-                    value = None if self.X is None else self.X[sample, u]
-                    lines = [] if value is None else [f"x = {fmt(value)}"]
-                    face = "whitesmoke" if value is None else _colour(value)
-                else:
-                    i = layer - 1
-                    b, gb = trace.intercepts[i][u], trace.intercept_grads[i][u]
-                    lines = [f"b = {fmt(b)}", f"dC/db = {fmt(gb)}"]
-                    if learning_rate is not None:
-                        lines.append(f"new b {fmt(b - learning_rate * gb)}")
-                    a = trace.activations[i][sample, u]
-                    lines += [f"z = {fmt(trace.z[i][sample, u])}", f"a = {fmt(a)}"]
-                    if show_deltas:
-                        lines.append(f"δ = {fmt(trace.deltas[i][sample, u])}")
-                    face = _colour(a)
+
+    def _unit_lines(self, layer, u, sample, learning_rate, show_deltas, fmt):
+        """The text lines of unit ``u`` of ``layer`` and its face colour."""
+        trace = self.trace
+        if layer == 0:
+            value = None if self.X is None else self.X[sample, u]
+            lines = [] if value is None else [f"x = {fmt(value)}"]
+            return lines, "whitesmoke" if value is None else _colour(value)
+        i = layer - 1
+        b, gb = trace.intercepts[i][u], trace.intercept_grads[i][u]
+        lines = [f"b = {fmt(b)}", f"dC/db = {fmt(gb)}"]
+        if learning_rate is not None:
+            lines.append(f"new b {fmt(b - learning_rate * gb)}")
+        a = trace.activations[i][sample, u]
+        lines += [f"z = {fmt(trace.z[i][sample, u])}", f"a = {fmt(a)}"]
+        if show_deltas:
+            lines.append(f"δ = {fmt(trace.deltas[i][sample, u])}")
+        return lines, _colour(a)
+
+    def _draw_units(self, positions, sample, learning_rate, show_deltas, fmt) -> None:
+        """Each unit as a circle with its name, and its values in a box beside it."""
+        ax, names, n_layers = self.ax_, self._unit_names(), len(positions)
+        for layer, column in enumerate(positions):
+            for u, (x, y) in enumerate(column):
+                lines, face = self._unit_lines(layer, u, sample, learning_rate, show_deltas, fmt)
                 ax.scatter([x], [y], s=900, c=face, alpha=0.25, edgecolors="none", zorder=2)
                 ax.scatter([x], [y], s=900, facecolors="none", edgecolors="black", zorder=2)
                 ax.text(x, y, names[layer][u], ha="center", va="center", fontsize=9,
                         fontweight="bold", zorder=4)
                 # The unit's values: beside inputs and outputs, outside the network;
                 # above hidden units, clear of the labels of their edges.
-                if layer == 0 or layer == len(sizes) - 1:
+                if layer == 0 or layer == n_layers - 1:
                     side = -1 if layer == 0 else 1
                     where = {"xytext": (side * 20, 0), "va": "center",
                              "ha": "right" if side < 0 else "left"}
@@ -371,6 +383,10 @@ class NetworkDisplay:
                           "lw": 0.6},
                     **where,
                 )
+
+    def _draw_frame(self, sizes, sample, learning_rate) -> None:
+        """Layer names, limits and the title."""
+        ax, trace = self.ax_, self.trace
         titles = ["input"] + [f"hidden {i}" for i in range(1, len(sizes) - 1)] + ["output"]
         bottom = -(max(sizes) - 1) / 2 - 0.3
         for layer, title in enumerate(titles):
@@ -379,8 +395,8 @@ class NetworkDisplay:
         ax.set_ylim(bottom - 0.15, (max(sizes) - 1) / 2 + 0.65)
         ax.set_axis_off()
         title = f"One step: cost C = {trace.loss:.6g}"
-        if self.trace.z[0].shape[0] > 1:
-            title += f" (batch of {self.trace.z[0].shape[0]}; units show sample {sample})"
+        if trace.z[0].shape[0] > 1:
+            title += f" (batch of {trace.z[0].shape[0]}; units show sample {sample})"
         if learning_rate is not None:
             title += f"; new = w - {learning_rate:g} dC/dw"
         ax.set_title(title, fontsize=10)
