@@ -290,7 +290,8 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     # ------------------------------------------------------------------ #
     # Validation
     # ------------------------------------------------------------------ #
-    def _validate_hyperparameters(self) -> None:
+    def _validate_hyperparameters(self) -> dict:
+        """Check every parameter; return ``get_params(deep=False)`` (training reads it too)."""
         params = self.get_params(deep=False)
         for name, rule in self._parameter_rules.items():
             rule(name, params[name])
@@ -302,6 +303,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 "L-BFGS's line search needs one fixed cost. Use solver='adam' or 'sgd', or "
                 "set dropout=0."
             )
+        return params
 
     def _dropout_rates(self) -> list[float]:
         """The dropout rate of each hidden layer (checked against ``hidden_layer_sizes``)."""
@@ -426,21 +428,20 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     def _state_copy(self) -> dict:
         """The estimator's state, copied deep enough to undo a call that fails.
 
-        Training appends to the record lists and advances the optimizer and the
-        random generator in place; the weights are always copied into a new
-        vector before training, so the arrays held here are never modified.
+        Training advances the optimizer and the random generator in place. The
+        record lists are not copied here: the training record works on copies
+        of its own and the shell publishes them as new lists; the weights are
+        always copied into a new vector before training, so the arrays held
+        here are never modified.
         """
         state = dict(self.__dict__)
-        for name in ("loss_curve_", "history_", "validation_scores_"):
-            if isinstance(state.get(name), list):
-                state[name] = list(state[name])
         for name in ("_optimizer", "_rng"):
             if state.get(name) is not None:
                 state[name] = copy.deepcopy(state[name])
         return state
 
     def _fit_unguarded(self, X, y, sample_weight, X_val, y_val, incremental, classes) -> None:
-        self._validate_hyperparameters()
+        params = self._validate_hyperparameters()
         # Before any state changes: a library that lacks a function the activation needs.
         if not _dask.is_dask_collection(X):
             check_supported(canonical_name(self.activation), input_ops(X))
@@ -469,7 +470,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         self._setup_network(X, n_outputs, first_call)
         data, scorer = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
         fit_task = self._fit_task(X_task, y_task, given_weight, incremental)
-        self._train(data, scorer, incremental, fit_task)
+        self._train(data, scorer, incremental, fit_task, params)
         if fit_task is not None:
             fit_task.finish(self)
 
@@ -553,20 +554,21 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         epochs = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
         return _callbacks.FitTask(self, X, y, sample_weight, epochs)
 
-    def _train(self, data, validation_score, incremental, fit_task) -> None:
+    def _train(self, data, validation_score, incremental, fit_task, parameters) -> None:
         """Train from the current weights, copied into one new flat vector.
 
         The loop gets the settings, the call (with the ``TrainingData`` and
         the validation scorer) and the training record, and reports through
         the record; this method publishes it as the fitted attributes (after
-        every epoch, for the observers, and at the end).
+        every epoch, for the observers, and at the end). ``parameters`` are the
+        estimator's parameters as validated (``get_params(deep=False)``).
         """
         network = self._network
         start = self.coefs_  # never modified: named in the advice if training diverges
         params = network.pack(self.coefs_, self.intercepts_, data.dtype, data.device_like())
         self.coefs_, self.intercepts_ = network.unpack(params)
         settings = Settings.from_params(
-            self.get_params(deep=False), loss=self.loss_function_,
+            parameters, loss=self.loss_function_,
             dropout=self._dropout_rates(), targets_are_labels=self._labels_as_targets,
         )
         record = TrainingRecord.from_attributes(vars(self))
