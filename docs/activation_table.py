@@ -1,6 +1,6 @@
 """The activation table of docs/neuron.rst, generated from skbackprop's activation table.
 
-``docs/conf.py`` calls :func:`write` at build time; the table therefore lists
+``docs/conf.py`` writes it to :data:`TARGET` at build time; the table therefore lists
 every entry of ``skbackprop.core.activations.ACTIVATIONS`` with the formulas
 the entries carry, and a new activation appears without editing the docs.
 """
@@ -40,12 +40,3 @@ def activation_table() -> str:
             f"     - {'; '.join(notes) if notes else ''}".rstrip(),
         ]
     return "\n".join(lines) + "\n"
-
-
-def write(target: Path = TARGET) -> Path:
-    """Write the table to ``target`` (only when its text changed, to keep rebuilds short)."""
-    text = activation_table()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_text(encoding="utf-8") != text:
-        target.write_text(text, encoding="utf-8")
-    return target

@@ -32,8 +32,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import activation_table
 import cost_table
 
-activation_table.write()
-cost_table.write()
+
+def _write_table(target: Path, text: str) -> None:
+    """Write a generated table, only when its text changed (to keep rebuilds short)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+
+
+_write_table(activation_table.TARGET, activation_table.activation_table())
+_write_table(cost_table.TARGET, cost_table.cost_table())
 
 # -- Project ----------------------------------------------------------------
 project = "skbackprop"

@@ -1,6 +1,6 @@
 """The cost table of docs/costs.rst, generated from skbackprop's cost table.
 
-``docs/conf.py`` calls :func:`write` at build time; the table therefore lists
+``docs/conf.py`` writes it to :data:`TARGET` at build time; the table therefore lists
 every entry of ``skbackprop.core.losses.COSTS``, the output activations it
 accepts and the pairings whose output delta fuses to ``A - Y``, and a new cost
 appears without editing the docs.
@@ -38,12 +38,3 @@ def cost_table() -> str:
             f"     - {entry.note}".rstrip(),
         ]
     return "\n".join(lines) + "\n"
-
-
-def write(target: Path = TARGET) -> Path:
-    """Write the table to ``target`` (only when its text changed, to keep rebuilds short)."""
-    text = cost_table()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists() or target.read_text(encoding="utf-8") != text:
-        target.write_text(text, encoding="utf-8")
-    return target
