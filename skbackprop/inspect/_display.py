@@ -253,23 +253,12 @@ class NetworkDisplay:
             ``self``, with the attributes of the drawing set.
         """
         plt = _pyplot()
-        n_samples = self.trace.z[0].shape[0]
-        if not -n_samples <= sample < n_samples:
-            raise ValueError(f"sample must index the batch of {n_samples} rows; got {sample!r}.")
-        if learning_rate is not None and not (np.isfinite(learning_rate) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be a positive number or None; got {learning_rate!r}.")
-        if edge_labels not in (True, False, "auto"):
-            raise ValueError(f"edge_labels must be True, False or 'auto'; got {edge_labels!r}.")
+        self._check_plot_arguments(sample, learning_rate, edge_labels)
         sizes = self._sizes()
         self.summary_ = max(sizes) > max_units
         self.labels_, self.edges_, self.axes_, self.images_ = {}, {}, None, None
         if ax is None:
-            if self.summary_:
-                rows = 3 if learning_rate is not None else 2
-                figsize = (3.2 * (len(sizes) - 1) + 1, 2.8 * rows + 0.6)
-            else:
-                figsize = (max(6.0, 3.8 * (len(sizes) - 1) + 1.6), max(3.8, 2.0 * max(sizes) + 1.2))
-            _, ax = plt.subplots(figsize=figsize, layout="constrained")
+            _, ax = plt.subplots(figsize=self._figure_size(learning_rate), layout="constrained")
         self.ax_, self.figure_ = ax, ax.figure
         if self.summary_:
             self._plot_summary(learning_rate, kwargs)
@@ -280,6 +269,23 @@ class NetworkDisplay:
         return self
 
     # ------------------------------------------------------------------ helpers
+    def _check_plot_arguments(self, sample, learning_rate, edge_labels) -> None:
+        n_samples = self.trace.z[0].shape[0]
+        if not -n_samples <= sample < n_samples:
+            raise ValueError(f"sample must index the batch of {n_samples} rows; got {sample!r}.")
+        if learning_rate is not None and not (np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"learning_rate must be a positive number or None; got {learning_rate!r}.")
+        if edge_labels not in (True, False, "auto"):
+            raise ValueError(f"edge_labels must be True, False or 'auto'; got {edge_labels!r}.")
+
+    def _figure_size(self, learning_rate) -> tuple[float, float]:
+        """A new figure's size: the heatmap grid, or the network drawing, to scale."""
+        sizes = self._sizes()
+        if self.summary_:
+            rows = 3 if learning_rate is not None else 2
+            return (3.2 * (len(sizes) - 1) + 1, 2.8 * rows + 0.6)
+        return (max(6.0, 3.8 * (len(sizes) - 1) + 1.6), max(3.8, 2.0 * max(sizes) + 1.2))
+
     def _sizes(self) -> list[int]:
         coefs = self.trace.coefs
         return [coefs[0].shape[0], *(W.shape[1] for W in coefs)]
