@@ -524,12 +524,10 @@ class StreamedBatches:
                 X, Y, weights = pending.popleft().result()
                 batches = iter(())
                 if X.shape[0]:
-                    source = Batches(X, Y, weights, min(self.batch_size, X.shape[0]),
-                                     self.shuffle, self.rng)
                     # Shuffled batches gathered one at a time, never a shuffled
-                    # copy of the whole chunk (one chunk more in memory). Read
-                    # when the first batch is asked for.
-                    source.gathers_epoch = False
+                    # copy of the whole chunk (one chunk more in memory).
+                    source = Batches(X, Y, weights, min(self.batch_size, X.shape[0]),
+                                     self.shuffle, self.rng, gather_limit=0)
                     batches = iter(source)
                     del source
                 del X, Y, weights

@@ -74,8 +74,10 @@ class Batches:
     - shuffled otherwise: each batch's rows gathered into reused buffers of one
       batch (sparse ``X``: a new matrix per batch).
 
-    :attr:`gathers_epoch` says whether the whole epoch is gathered. The
-    buffers are made on the first pass, so that a batch source that is never
+    :attr:`gathers_epoch` says whether the whole epoch is gathered;
+    ``gather_limit`` (bytes; default :data:`EPOCH_GATHER_BYTES`) bounds the
+    copy, and 0 never makes one (dask's streamed chunks, where a copy of the
+    chunk would be one chunk more in memory). The buffers are made on the first pass, so that a batch source that is never
     iterated (a compiled epoch reads ``X`` itself) costs no memory.
 
     Arrays of another library stay on their device: the order is shuffled
@@ -85,7 +87,10 @@ class Batches:
     weights made once, so no step waits for the device.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size: int, shuffle: bool, rng) -> None:
+    def __init__(
+        self, X, Y, sample_weight, batch_size: int, shuffle: bool, rng,
+        gather_limit: int | None = None,
+    ) -> None:
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.ops = ops = ops_of(Y)
@@ -104,7 +109,8 @@ class Batches:
         if whole:
             copy_bytes = _nbytes(X) + _nbytes(Y)
             copy_bytes += 0 if sample_weight is None else _nbytes(sample_weight)
-            whole = copy_bytes <= EPOCH_GATHER_BYTES
+            limit = EPOCH_GATHER_BYTES if gather_limit is None else gather_limit
+            whole = copy_bytes <= limit
         self.gathers_epoch = whole
         # Made on the first pass (a compiled epoch may never iterate):
         self._epoch = None  # (X, Y, sample_weight) gathered in the epoch's order
