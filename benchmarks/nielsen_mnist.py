@@ -588,6 +588,8 @@ class Result:
         Epochs trained.
     alpha : float
         skbackprop's L2 parameter used.
+    seed : int
+        ``random_state`` of the run.
     accuracies : list of float
         Accuracy on the scored set after each epoch, in [0, 1].
     epoch_seconds : list of float
@@ -599,6 +601,7 @@ class Result:
     config: Config
     epochs: int
     alpha: float
+    seed: int = 0
     accuracies: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     warnings: Counter = field(default_factory=Counter)
@@ -636,7 +639,7 @@ def train_config(config: Config, splits: MnistSplits, epochs: int, seed: int) ->
     X, y = splits.train
     X_score, y_score = splits.validation if config.scored_on == "validation" else splits.test
     estimator = make_estimator(config, X.shape[0], seed)
-    result = Result(config, epochs, estimator.alpha)
+    result = Result(config, epochs, estimator.alpha, seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(epochs):
@@ -655,28 +658,43 @@ HEADER = ("config", "hidden", "cost", "eta", "lambda (alpha)", "epochs", "scored
           "best % (epoch)", "last %", "book %", "s/epoch")
 
 
-def table_rows(results: list[Result]) -> list[tuple[str, ...]]:
-    """The table's cells, one row per result.
+def _percent(values: list[float]) -> str:
+    """Accuracies in [0, 1] as percent: the value, or the mean and [lowest-highest] over seeds."""
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
+    return (f"{100 * statistics.fmean(values):.2f} "
+            f"[{100 * min(values):.2f}-{100 * max(values):.2f}]")
+
+
+def table_rows(groups: list[list[Result]]) -> list[tuple[str, ...]]:
+    """The table's cells, one row per configuration (over its seeds).
 
     Parameters
     ----------
-    results : list of Result
-        Finished runs.
+    groups : list of list of Result
+        The finished runs of each configuration, one per seed.
 
     Returns
     -------
     rows : list of tuple of str
-        In the order of :data:`HEADER`.
+        In the order of :data:`HEADER`. With one seed the accuracies are that
+        run's; with several, their mean and ``[lowest-highest]``, the best
+        epochs listed per seed, and ``s/epoch`` the median over every epoch of
+        every seed.
     """
     rows = []
-    for r in results:
-        c = r.config
-        lam = f"{c.lam:g} ({r.alpha:.3g})" if c.lam else "0"
+    for runs in groups:
+        first = runs[0]
+        c = first.config
+        lam = f"{c.lam:g} ({first.alpha:.3g})" if c.lam else "0"
+        best = _percent([max(r.accuracies) for r in runs])
+        epochs = ", ".join(str(r.best_epoch) for r in runs)
+        seconds = statistics.median(s for r in runs for s in r.epoch_seconds)
         rows.append((
             c.name, str(c.hidden), "quadratic" if c.loss == "squared_error" else "cross-entropy",
-            f"{c.eta:g}", lam, str(r.epochs), c.scored_on,
-            f"{100 * max(r.accuracies):.2f} ({r.best_epoch})", f"{100 * r.accuracies[-1]:.2f}",
-            c.book or "n/a", f"{r.seconds_per_epoch:.3f}",
+            f"{c.eta:g}", lam, str(first.epochs), c.scored_on,
+            f"{best} ({epochs})", _percent([r.accuracies[-1] for r in runs]),
+            c.book or "n/a", f"{seconds:.3f}",
         ))
     return rows
 
@@ -753,7 +771,7 @@ def environment_lines() -> list[str]:
 
 def warning_lines(results: list[Result]) -> list[str]:
     """One line per distinct warning a run raised, with its count."""
-    lines = [f"{r.config.name}: {message} (x{count})"
+    lines = [f"{r.config.name} (seed {r.seed}): {message} (x{count})"
              for r in results for message, count in r.warnings.items()]
     return lines or ["no warnings while training"]
 
@@ -767,6 +785,18 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _seeds(text: str) -> list[int]:
+    """``text`` as a list of distinct integer seeds separated by commas, for argparse."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seeds must be integers separated by commas, "
+                                         f"got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"give at least one seed and no seed twice, got {text!r}")
+    return seeds
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[Config]]:
@@ -796,7 +826,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[Config]
     parser.add_argument("--limit-train", type=_positive_int, help="first N training rows only")
     parser.add_argument("--limit-test", type=_positive_int,
                         help="first N validation and test rows only")
-    parser.add_argument("--seed", type=int, default=0, help="random_state (default 0)")
+    parser.add_argument("--seed", type=_seeds, default=[0],
+                        help="random_state, or several separated by commas (e.g. 0,1,2: each "
+                        "configuration runs once per seed and the table shows the mean and "
+                        "[lowest-highest]); default 0")
     parser.add_argument("--float32", action="store_true",
                         help="train in float32 (faster; the book's code computes in float64)")
     parser.add_argument("--rst", action="store_true", help="also print an RST list-table")
@@ -835,17 +868,24 @@ def main(argv: list[str] | None = None) -> int:
     splits = prepare(splits, args.limit_train, args.limit_test, dtype)
     print("\n".join(environment_lines()))
     sizes = ", ".join(f"{name} {part[0].shape[0]}" for name, part in splits.parts().items())
-    print(f"data: {args.data} ({sizes} rows, {np.dtype(dtype).name}); seed {args.seed}\n")
-    results = []
+    seeds = ", ".join(map(str, args.seed))
+    print(f"data: {args.data} ({sizes} rows, {np.dtype(dtype).name}); "
+          f"seed{'s' if len(args.seed) > 1 else ''} {seeds}\n")
+    groups = []
     for config in configs:
         epochs = args.epochs or config.epochs
-        result = train_config(config, splits, epochs, args.seed)
-        print(f"{config.name}: {epochs} epochs, {sum(result.epoch_seconds):.1f} s of training, "
-              f"best {100 * max(result.accuracies):.2f}% (epoch {result.best_epoch})", flush=True)
-        results.append(result)
-    rows = table_rows(results)
+        runs = []
+        for seed in args.seed:
+            result = train_config(config, splits, epochs, seed)
+            print(f"{config.name} (seed {seed}): {epochs} epochs, "
+                  f"{sum(result.epoch_seconds):.1f} s of training, best "
+                  f"{100 * max(result.accuracies):.2f}% (epoch {result.best_epoch}), last "
+                  f"{100 * result.accuracies[-1]:.2f}%", flush=True)
+            runs.append(result)
+        groups.append(runs)
+    rows = table_rows(groups)
     print("\n" + format_table(rows) + "\n")
-    print("\n".join(warning_lines(results)))
+    print("\n".join(warning_lines([r for runs in groups for r in runs])))
     if args.rst:
         print("\n" + format_rst(rows))
     return 0
