@@ -8,6 +8,8 @@
   scikit-learn's, or two of ours) can start from the same point.
 - ``sklearn_from_start``: hands such weights to scikit-learn's MLP through its
   public API only.
+- ``pytest_sessionstart``: loads the compiled kernels (where numba is
+  installed) before the first test.
 
 Test modules import them as plain functions (``from conftest import ...``):
 ``tests/`` has no ``__init__.py``, so pytest puts it on ``sys.path``.
@@ -37,6 +39,21 @@ from skbackprop.core.losses import loss_and_output_delta
 from skbackprop.core.network import Network
 
 SKLEARN_VERSION = Version(sklearn.__version__)
+
+
+def pytest_sessionstart(session):
+    """With numba installed, load every compiled kernel before the first test.
+
+    A process otherwise starts on the NumPy path and loads numba only once
+    its work makes the load pay (``skbackprop.core.kernels.plan``); the tests
+    that compare the two paths, and the estimator tests that should run on
+    the compiled path where numba is installed, need it loaded from the
+    start. ``tests/test_first_fits.py`` checks the decision itself, on a
+    state of its own and in fresh processes.
+    """
+    from skbackprop.training import compiled_epoch
+
+    compiled_epoch.precompile()
 
 
 def sklearn_at_least(version: str, why: str):

@@ -284,8 +284,11 @@ def test_import_does_not_import_numba():
 
 
 def test_second_process_loads_the_kernel_from_numbas_cache():
+    # A process loads numba only when its work makes that pay (test_first_fits.py):
+    # here warm_up loads it, and the fit then runs compiled.
     fit = (
         "import numpy as np; from skbackprop import BackpropClassifier; from skbackprop.training import compiled_epoch;"
+        "compiled_epoch.warm_up();"
         "X = np.random.default_rng(0).standard_normal((30, 3)); y = np.arange(30) % 2;"
         "BackpropClassifier(max_iter=1).fit(X, y);"
         "stats = compiled_epoch._compile().epoch.stats;"

@@ -23,7 +23,10 @@ output, cost and solver this path takes.
 
 The compiled path runs when all of these hold, and the NumPy path otherwise:
 
-- numba is installed and not switched off (``SKBACKPROP_ACCELERATOR=0``);
+- numba is installed and not switched off (``SKBACKPROP_ACCELERATOR=0``),
+  and loaded: a process loads it once its work makes the load pay
+  (``core.kernels.plan``, asked by :func:`epoch_trainer` with the run's
+  estimated work; the NumPy epochs before count toward it);
 - the inputs are a dense float32 or float64 array (C-contiguous, or small
   enough, ``COPY_LIMIT``, to be copied into C order once per call);
 - the solver is 'sgd' or 'adam' (L-BFGS evaluates the whole data at once,
@@ -42,7 +45,8 @@ The compiled path runs when all of these hold, and the NumPy path otherwise:
   so does the cost's entry in the cost table (``kernel_term``).
 
 The kernels are compiled on first use and cached on disk by numba, so a
-second process loads them instead of compiling; importing skbackprop does
+second process loads them instead of compiling (``python -m
+skbackprop.precompile`` compiles them all at once); importing skbackprop does
 not import numba. The kernel's activations and costs come from the
 activation table (``core/activations.py``) and the cost table
 (``core/losses.py``): ``core/kernels/source.py`` generates their code into
@@ -53,6 +57,7 @@ table never meets a stale cache.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -60,7 +65,7 @@ from ..core import kernels
 from ..core.activations import ACTIVATIONS, LEAKY_SLOPE, _half_log_max, exp_limit
 from ..core.losses import COSTS, _clip_bounds
 from ..core.optimizers import SGD, Adam
-from .loop import WEIGHT_LIMIT, Diverged
+from .loop import WEIGHT_LIMIT, Diverged, train_epoch
 from .threads import SMALL_STEP, largest_product
 
 #: Inputs that are not C-contiguous (Fortran-ordered, strided views) are copied
@@ -74,14 +79,35 @@ _SGD, _MOMENTUM, _NESTEROV, _ADAM = 0, 1, 2, 3
 _kernels: dict = {}
 
 
-def epoch_trainer(batches, step, show_progress: bool = False):
-    """The compiled epoch for ``batches`` and ``step``, or None where the NumPy path runs.
+def epoch_trainer(batches, step, show_progress: bool = False, epochs: int = 1):
+    """The epoch function of a run over ``batches`` with the engine ``step``, or None.
 
     The result is called as ``train(batches, step, show_progress)`` and
-    returns ``(mean cost, seconds)`` like ``training.loop.train_epoch``.
+    returns ``(mean cost, seconds)`` like ``training.loop.train_epoch``. A run
+    that could use numba (the compiled epoch, or the compiled update of a
+    large network) asks ``core.kernels.plan`` with its estimated time for
+    ``epochs`` epochs whether numba is (or now gets) loaded: then the compiled
+    epoch where it suits, else None (the NumPy path, whose large updates
+    then run compiled). A run that goes on without numba gets the NumPy epoch
+    that counts its work toward loading it (``core.kernels.spend``). None
+    otherwise: the caller's NumPy (or device) epoch.
     """
+    compiled = _suits(batches, step, show_progress)
+    updates = step.optimizer is not None and kernels.suits(step.params)
+    if not (compiled or updates):
+        return None
+    seconds = kernels.estimated_seconds(
+        step.network.layer_units, batches.batch_size, len(batches)
+    )
+    if kernels.plan(seconds * epochs):
+        return CompiledEpoch(batches, step) if compiled else None
+    return CountedEpoch(seconds)
+
+
+def _suits(batches, step, show_progress: bool) -> bool:
+    """Whether the compiled epoch can train an epoch of ``batches`` with ``step``."""
     X, params = batches.X, step.params
-    if not (
+    return bool(
         kernels.available()
         and not show_progress
         and isinstance(X, np.ndarray)
@@ -94,9 +120,19 @@ def epoch_trainer(batches, step, show_progress: bool = False):
         and largest_product(step.network.layer_units, batches.batch_size) < SMALL_STEP
         and not _slow_hidden(step.network, batches.batch_size)
         and _compilable(step.network, step.loss_name)
-    ):
-        return None
-    return CompiledEpoch(batches, step)
+    )
+
+
+class CountedEpoch:
+    """The NumPy path's epoch, counting its estimated ``seconds`` toward loading numba."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, batches, step, show_progress: bool = False) -> tuple[float, float]:
+        result = train_epoch(batches, step, show_progress)
+        kernels.spend(self.seconds)
+        return result
 
 
 def _compilable(network, loss: str) -> bool:
@@ -217,10 +253,12 @@ def warm_up() -> None:
     """Compile (or load from numba's disk cache) the epoch kernel for every dtype it takes.
 
     float32 and float64 parameters, each with boolean targets (classifiers)
-    and targets of the parameters' dtype (regressors).
+    and targets of the parameters' dtype (regressors). The kernels count as
+    loaded afterwards (``core.kernels.loaded``).
     """
     if not kernels.available():
         return
+    kernels.warm_up()
     from ..core.network import Network
     from .loop import Batches, Step
 
@@ -234,3 +272,19 @@ def warm_up() -> None:
             step = Step(net, "cross_entropy", 0.0, params, SGD(params.size, dtype, 0.1))
             batches = Batches(X, Y, None, 2, True, rng)
             CompiledEpoch(batches, step)(batches, step)
+
+
+def precompile() -> Path | None:
+    """Compile (or load) every kernel and leave the mark that says numba's cache is filled.
+
+    What ``python -m skbackprop.precompile`` runs. Returns the mark's path,
+    or None where numba is not installed or switched off.
+    """
+    from ..core.kernels.source import cache_mark
+
+    if not kernels.available():
+        return None
+    warm_up()
+    mark = cache_mark()
+    mark.write_text("every kernel of this module is in numba's cache\n", encoding="utf-8")
+    return mark

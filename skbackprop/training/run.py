@@ -124,7 +124,7 @@ def fit_stochastic(settings: Settings, record: TrainingRecord, call: Call, opt) 
     threads = blas_threads_for(
         call.network.layer_units, batches.batch_size, len(batches) * max_epochs, SMALL_STEP
     )
-    train = epoch_trainer(batches, step, show_progress) or (
+    train = epoch_trainer(batches, step, show_progress, max_epochs) or (
         train_epoch if step.ops.host else train_epoch_on_device
     )
     try:

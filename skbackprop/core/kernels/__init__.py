@@ -1,4 +1,4 @@
-"""Optional compiled kernels for the optimizer updates (numba).
+"""Optional compiled kernels (numba): when to load them, and the optimizer updates.
 
 The optimizers' whole-array updates are memory-bound: NumPy's Adam makes ten
 passes over the parameter vector, each a separate loop on one core. When
@@ -9,11 +9,43 @@ in the same order as the NumPy code it replaces (no fused multiply-add, no
 reassociation), so its results are bit-for-bit the NumPy results; the tests
 check this.
 
-The kernels are used only for parameter vectors of at least
+The update kernels are used only for parameter vectors of at least
 :data:`MIN_PARAMS` entries (below that the NumPy passes are already cheap and
 a compiled call would only add its start-up cost), and never when the
 environment variable ``SKBACKPROP_ACCELERATOR`` is ``0``. Without numba
 nothing changes: the package and its tests are pure NumPy.
+
+When numba is loaded
+--------------------
+Importing numba and loading a kernel from numba's disk cache costs about
+:data:`LOAD_SECONDS`, more than a whole small fit, and compiling with an
+empty cache about :data:`COMPILE_SECONDS`. So a process starts on the NumPy
+path and loads numba only once the work it has done, or the run about to
+start, makes the load pay (:func:`plan`). The decision reads the work (an
+estimate of the NumPy path's seconds from the shapes and the number of
+steps, :func:`estimated_seconds`, never a clock) and what the process has
+already loaded, so a script takes the same paths, and gives the same
+results, every time it runs:
+
+- kernels already loaded in this process (by an earlier run, by
+  :func:`warm_up`, or by ``python -m skbackprop.precompile``): compiled;
+- numba's cache known to be filled (the mark that
+  ``python -m skbackprop.precompile`` leaves, looked at once per process):
+  load when the run ahead is estimated at :data:`LOAD_SECONDS` x
+  :data:`LOAD_FOR_RUN` or more on the NumPy path, or when the runs before it
+  in this process have spent :data:`LOAD_AFTER` seconds of work that could
+  have run compiled (the rule of renting skis until the rent paid equals
+  the price: a process never pays much more than twice what the best choice
+  in hindsight would have cost, and a script of a few small fits never pays
+  the load);
+- cache empty: compile (a blocking compile, several seconds) only for a run
+  estimated at :data:`COMPILE_SECONDS` or more, or once the process has spent
+  twice that on work that could have run compiled. A small fit never waits
+  for a compile: once the process has spent :data:`LOAD_AFTER` seconds, a
+  separate background process (``python -m skbackprop.precompile
+  --background``, at low priority, not waited for at exit; switched off by
+  ``SKBACKPROP_BACKGROUND_COMPILE=0``) fills the cache for the processes
+  that come after.
 """
 
 from __future__ import annotations
@@ -21,6 +53,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -34,12 +68,130 @@ ENABLED = (
     and importlib.util.find_spec("numba") is not None
 )
 
+#: Seconds to import numba and load a kernel from its disk cache (measured on a
+#: 2-core machine, 2026-12-07: 0.25-0.28 s for ``import numba``, 0.15-0.2 s for
+#: the epoch kernel of one dtype).
+LOAD_SECONDS = 0.45
+
+#: Seconds to compile the kernels with an empty cache (6 to 10 s measured).
+COMPILE_SECONDS = 10.0
+
+#: Load for a run estimated at this many times :data:`LOAD_SECONDS` on the
+#: NumPy path: the compiled epoch saves about half of it, so the load pays
+#: within the run.
+LOAD_FOR_RUN = 3.0
+
+#: Load once the process has spent this many estimated seconds on work that
+#: could have run compiled (about :data:`LOAD_SECONDS`: the skis are bought
+#: when the rent paid reaches their price).
+LOAD_AFTER = 0.75 * LOAD_SECONDS
+
+# What an estimated step and epoch of the NumPy path cost (calibrated on the
+# same machine; the decision only compares estimates with each other and
+# with the constants above).
+_EPOCH_SECONDS = 50e-6  # the end-of-epoch path
+_LAYER_STEP_SECONDS = 60e-6  # Python and small-array work per layer and step
+_MULTIPLY_ADD_SECONDS = 4e-11  # one multiply-add of the step's products
+
 _kernels: dict = {}
+
+
+class _Loading:
+    """The process's state of the decision: what is loaded, what was spent, the cache's mark."""
+
+    def __init__(self) -> None:
+        self.loaded = False  # numba imported and the kernels usable in this process
+        self.spent = 0.0  # estimated NumPy seconds of work that could have run compiled
+        self.cache_filled: bool | None = None  # read once per process
+        self.background_started = False
+
+
+_STATE = _Loading()
 
 
 def available() -> bool:
     """Whether the compiled kernels can be used (numba installed, not disabled)."""
     return ENABLED
+
+
+def loaded() -> bool:
+    """Whether this process has loaded the compiled kernels (see :func:`plan`)."""
+    return ENABLED and _STATE.loaded
+
+
+def estimated_seconds(layer_units, rows: int, steps: int, epochs: int = 1) -> float:
+    """The NumPy path's time for ``epochs`` epochs of ``steps`` steps over ``rows`` rows, estimated.
+
+    A deterministic estimate from the shapes (never a clock): the decision of
+    :func:`plan` must come out the same in every run of a script.
+    """
+    multiply_adds = 3 * rows * sum(a * b for a, b in zip(layer_units[:-1], layer_units[1:], strict=True))
+    step = _LAYER_STEP_SECONDS * (len(layer_units) - 1) + _MULTIPLY_ADD_SECONDS * multiply_adds
+    return epochs * (_EPOCH_SECONDS + steps * step)
+
+
+def plan(run_seconds: float) -> bool:
+    """Whether a run of ``run_seconds`` (estimated, NumPy path) that could run compiled does.
+
+    Loads numba and the kernels when the rules of this module's docstring
+    say so (compiling them where the cache is empty and the rules allow it),
+    and returns whether they are loaded. A run that goes on without them
+    reports its epochs with :func:`spend`.
+    """
+    state = _STATE
+    if not ENABLED:
+        return False
+    if state.loaded:
+        return True
+    if state.cache_filled is None:
+        state.cache_filled = _cache_filled()
+    if state.cache_filled:
+        load = run_seconds >= LOAD_FOR_RUN * LOAD_SECONDS or state.spent >= LOAD_AFTER
+    else:
+        load = run_seconds >= COMPILE_SECONDS or state.spent >= 2 * COMPILE_SECONDS
+        if not load and state.spent >= LOAD_AFTER:
+            _start_background_compile()
+    if load:
+        _load()
+    return state.loaded
+
+
+def spend(seconds: float) -> None:
+    """Count ``seconds`` (estimated) of work that ran on the NumPy path but could have run compiled."""
+    _STATE.spent += seconds
+
+
+def _load() -> None:
+    """Import numba and the update kernels (the epoch kernel is loaded by its user)."""
+    _compile()
+    _STATE.loaded = True
+
+
+def _cache_filled() -> bool:
+    from .source import cache_mark
+
+    try:
+        return cache_mark().exists()
+    except OSError:
+        return False
+
+
+def _start_background_compile() -> None:
+    """Fill numba's cache in a separate low-priority process, once per process (see above)."""
+    state = _STATE
+    if state.background_started or os.environ.get("SKBACKPROP_BACKGROUND_COMPILE", "1") == "0":
+        return
+    state.background_started = True
+    if not sys.executable:
+        return
+    try:  # not waited for: the interpreter's exit does not wait for it either
+        subprocess.Popen(
+            [sys.executable, "-m", "skbackprop.precompile", "--background"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError:  # no process may be started here: the cache fills when a big run compiles
+        pass
 
 
 @contextlib.contextmanager
@@ -53,8 +205,8 @@ def disabled():
         ENABLED = saved
 
 
-def use_for(array: np.ndarray) -> bool:
-    """Whether to run the update of ``array`` (a flat parameter vector) compiled."""
+def suits(array) -> bool:
+    """Whether the update of ``array`` (a flat parameter vector) can run compiled."""
     return (
         ENABLED
         and isinstance(array, np.ndarray)
@@ -62,6 +214,11 @@ def use_for(array: np.ndarray) -> bool:
         and array.dtype in (np.float32, np.float64)
         and array.flags.c_contiguous
     )
+
+
+def use_for(array: np.ndarray) -> bool:
+    """Whether to run the update of ``array`` compiled: it suits, and the kernels are loaded."""
+    return _STATE.loaded and suits(array)
 
 
 def jit(func):
@@ -109,13 +266,15 @@ def add_scaled(dst: np.ndarray, src: np.ndarray, scale: float) -> None:
 
 
 def warm_up() -> None:
-    """Compile (or load from numba's disk cache) every kernel for both dtypes.
+    """Compile (or load from numba's disk cache) every update kernel for both dtypes.
 
-    The first update of a large network otherwise pays this once per process
-    (a fraction of a second on a cold cache); benchmarks call it before timing.
+    The kernels count as loaded afterwards (:func:`loaded`): later runs of the
+    process use them without waiting for :func:`plan`'s rules. Benchmarks call
+    it before timing.
     """
     if not ENABLED:
         return
+    _load()
     for dtype in (np.float32, np.float64):
         a, b, c, d = (np.zeros(4, dtype=dtype) for _ in range(4))
         adam_step(a, b, c, d, 0.9, 0.999, 1.0, -1e-3)

@@ -13,11 +13,15 @@ compilation, never a stale cache.
 
 The file goes to ``$SKBACKPROP_CACHE_DIR``, else ``~/.cache/skbackprop``, else
 a directory under the system's temporary directory: the first one writable.
+Beside it, ``python -m skbackprop.precompile`` leaves a mark once every
+kernel is in numba's cache (:func:`cache_mark`), which tells later processes
+that loading costs a fraction of a second rather than a compile.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import re
@@ -182,11 +186,31 @@ def cache_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="skbackprop-"))
 
 
+def module_name(table=None, costs=None) -> str:
+    """The kernel module's name for ``table`` and ``costs``: a hash of its text."""
+    text = module_source(table, costs)
+    return f"skbackprop_epoch_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:20]}"
+
+
+def cache_mark() -> Path:
+    """The file whose presence says every kernel is in numba's cache.
+
+    Its name holds the kernel module's name (so a changed table or template
+    needs a new mark), numba's version and a hash of ``NUMBA_CACHE_DIR`` (numba
+    keeps its cache elsewhere when that is set).
+    """
+    try:
+        numba_version = importlib.metadata.version("numba")
+    except importlib.metadata.PackageNotFoundError:
+        numba_version = "none"
+    where = hashlib.sha256(os.environ.get("NUMBA_CACHE_DIR", "").encode()).hexdigest()[:8]
+    return cache_dir() / f"{module_name()}.numba-{numba_version}.{where}.filled"
+
+
 def load_epoch_module(table=None, costs=None):
     """Generate (once per text), write and import the kernel module for ``table`` and ``costs``."""
     text = module_source(table, costs)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
-    name = f"skbackprop_epoch_{digest}"
+    name = f"skbackprop_epoch_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:20]}"
     if name in sys.modules:
         return sys.modules[name]
     path = cache_dir() / f"{name}.py"
