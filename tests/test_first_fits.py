@@ -131,13 +131,23 @@ def test_switched_off_never_loads(fresh, monkeypatch):
     assert not kernels.plan(1e6) and loads == []
 
 
-def test_the_cache_is_looked_at_once_per_process(fresh, monkeypatch):
+def test_the_cache_is_looked_at_once_per_process_and_only_when_it_matters(fresh, monkeypatch):
     state, _, _ = fresh
     looks = []
     monkeypatch.setattr(kernels, "_cache_filled", lambda: looks.append(1) or False)
+    kernels.plan(0.01)  # too little work to load whatever the cache holds
+    assert looks == []
+    kernels.spend(kernels.LOAD_AFTER)
     for _ in range(3):
         kernels.plan(0.0)
     assert looks == [1]
+
+
+def test_a_long_run_with_an_empty_cache_starts_the_background_compile(fresh):
+    state, loads, started = fresh
+    state.cache_filled = False
+    assert not kernels.plan(kernels.LOAD_FOR_RUN * kernels.LOAD_SECONDS)
+    assert len(started) == 1 and loads == []
 
 
 def test_a_run_on_the_numpy_path_counts_its_epochs(fresh):

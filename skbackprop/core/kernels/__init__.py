@@ -35,14 +35,14 @@ results, every time it runs:
   :data:`LOAD_FOR_RUN` or more on the NumPy path, or when the runs before it
   in this process have spent :data:`LOAD_AFTER` seconds of work that could
   have run compiled (the rule of renting skis until the rent paid equals
-  the price: a process never pays much more than twice what the best choice
-  in hindsight would have cost, and a script of a few small fits never pays
-  the load);
+  the price: in estimated time a process pays at most about twice what the
+  best choice in hindsight would have cost, and a script of a few small fits
+  never pays the load);
 - cache empty: compile (a blocking compile, several seconds) only for a run
   estimated at :data:`COMPILE_SECONDS` or more, or once the process has spent
   twice that on work that could have run compiled. A small fit never waits
-  for a compile: once the process has spent :data:`LOAD_AFTER` seconds, a
-  separate background process (``python -m skbackprop.precompile
+  for a compile: where a filled cache would have been loaded, a separate
+  background process (``python -m skbackprop.precompile
   --background``, at low priority, not waited for at exit; switched off by
   ``SKBACKPROP_BACKGROUND_COMPILE=0``) fills the cache for the processes
   that come after.
@@ -143,13 +143,15 @@ def plan(run_seconds: float) -> bool:
         return False
     if state.loaded:
         return True
+    if run_seconds < LOAD_FOR_RUN * LOAD_SECONDS and state.spent < LOAD_AFTER:
+        return False  # too little work whatever the cache holds: not even a look at it
     if state.cache_filled is None:
         state.cache_filled = _cache_filled()
     if state.cache_filled:
-        load = run_seconds >= LOAD_FOR_RUN * LOAD_SECONDS or state.spent >= LOAD_AFTER
+        load = True
     else:
         load = run_seconds >= COMPILE_SECONDS or state.spent >= 2 * COMPILE_SECONDS
-        if not load and state.spent >= LOAD_AFTER:
+        if not load:
             _start_background_compile()
     if load:
         _load()
