@@ -318,3 +318,22 @@ def test_a_call_after_the_first_holds_little_memory():
     finally:
         tracemalloc.stop()
     assert max(peaks) < 0.1 * parameter_bytes, (max(peaks), parameter_bytes)
+
+
+def test_partial_fit_benchmark_quick_run():
+    """benchmarks/bench_partial_fit.py's smoke run: every row timed, the memory figure printed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_partial_fit.py"
+    run = subprocess.run([sys.executable, str(script), "--quick", "--rst"], capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    rows = [line.split() for line in run.stdout.splitlines()]
+    table = [r for r in rows if len(r) == 10 and r[2] in ("float64", "float32")]
+    assert len(table) == 6
+    for row in table:
+        assert float(row[3]) > 0 and float(row[4]) > 0 and row[5].endswith("x")
+    wide = [r for r in table if r[0] == "784-256-256-10" and r[2] == "float64"]
+    assert int(wide[0][7]) < 0.1 * int(wide[0][6])  # peak bytes per call vs parameter bytes
