@@ -73,6 +73,15 @@ def _estimators(units, rows, dtype, seed: int = 0):
 
 
 def _block_ms(est, X, y, calls: int) -> float:
+    """Mean ms per call over ``calls`` calls, after a pause and three untimed calls.
+
+    The pause lets the other library's BLAS and OpenMP threads, which keep
+    spinning for a while after their last call, go idle: without it, they
+    slow the first calls of the next block down, whichever library it is.
+    """
+    time.sleep(0.2)
+    for _ in range(3):
+        est.partial_fit(X, y)
     tic = time.perf_counter()
     for _ in range(calls):
         est.partial_fit(X, y)

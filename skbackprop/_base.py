@@ -646,8 +646,10 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         """
         network = self._network
         start = self.coefs_  # never modified: named in the advice if training diverges
-        params = self._start_params(network, data, workspace)
+        params, start_vector = self._start_params(network, data, workspace)
         self.coefs_, self.intercepts_ = network.unpack(params)
+        if isinstance(workspace, Workspace):
+            workspace.published = (params, (*self.coefs_, *self.intercepts_))
         settings = Settings.from_params(
             parameters, loss=self.loss_function_,
             dropout=self._dropout_rates(), targets_are_labels=self._labels_as_targets,
@@ -656,7 +658,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         call = Call(
             network, params, data, self._rng, incremental, start,
             validation_score=validation_score, observers=self._observers(fit_task),
-            publish=self._publish, workspace=workspace,
+            publish=self._publish, workspace=workspace, start_vector=start_vector,
         )
         try:
             if self.solver == "lbfgs":
@@ -670,34 +672,48 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             if not incremental:
                 network.release()
 
-    def _start_params(self, network, data, workspace):
-        """A flat vector holding the current weights: the one this call trains.
+    def _start_params(self, network, data, workspace) -> tuple:
+        """``(params, start)``: a flat vector holding the current weights, which this call trains.
 
-        Never a vector the published weights (``coefs_``, ``intercepts_``) are
-        views of, so they are not written during the call, and a call that
-        fails leaves them as they were without a copy. A new vector, except
-        with a :class:`~.training.workspace.Workspace` (``partial_fit`` on
-        NumPy arrays), where two vectors serve in turn: a call trains the one
-        the published weights are not views of, which then becomes the
-        published one. Weights published two calls ago are therefore
-        overwritten by the next call (keep a copy to compare with).
+        ``params`` is never a vector the published weights (``coefs_``,
+        ``intercepts_``) are views of, so they are not written during the
+        call, and a call that fails leaves them as they were without a copy.
+        A new vector, except with a :class:`~.training.workspace.Workspace`
+        (``partial_fit`` on NumPy arrays), where two vectors serve in turn: a
+        call trains the one the published weights are not views of, which
+        then becomes the published one. Weights published two calls ago are
+        therefore overwritten by the next call (keep a copy to compare with).
+
+        ``start`` is the vector the published weights are exactly the views
+        of, when it is the one the previous call published (then the step
+        engine undoes an interrupted epoch from it, without a snapshot copy),
+        else None.
         """
-        published = [*self.coefs_, *self.intercepts_]
+        published = (*self.coefs_, *self.intercepts_)
         if (
             not isinstance(workspace, Workspace)
             or data.device_like() is not None
             or not all(isinstance(array, np.ndarray) for array in published)
         ):
-            return network.pack(self.coefs_, self.intercepts_, data.dtype, data.device_like())
+            params = network.pack(self.coefs_, self.intercepts_, data.dtype, data.device_like())
+            return params, None
         first = workspace.get("parameters 1")
         in_use = first is not None and any(array.base is first for array in published)
         params = workspace.empty(
             "parameters 2" if in_use else "parameters 1", (network.n_params,), data.dtype
         )
+        start, views = workspace.published or (None, ())
+        if (
+            start is not None and start.dtype == params.dtype and start.shape == params.shape
+            and len(views) == len(published)
+            and all(a is b for a, b in zip(views, published, strict=True))
+        ):  # the published weights are the views of ``start`` the previous call made
+            params[...] = start
+            return params, start
         coefs, intercepts = network.unpack(params)
         for new, old in zip([*coefs, *intercepts], published, strict=True):
             new[...] = old
-        return params
+        return params, None
 
     def _observers(self, fit_task) -> list:
         """The end-of-epoch handlers that look at the estimator: callbacks of both kinds."""

@@ -312,14 +312,18 @@ class Step:
     out the same way. ``optimizer`` is None for L-BFGS, which only asks for
     costs and gradients. The gradient and the epoch's snapshot are buffers of
     ``workspace`` (new arrays by default; see ``training.workspace``); the
-    snapshot is filled by :meth:`begin_epoch`.
+    snapshot is filled by :meth:`begin_epoch`. ``start``, when given, is a
+    vector holding the values ``params`` has now that training never writes
+    (``partial_fit``'s published weights): the first epoch is undone from it,
+    so it needs no snapshot copy.
     """
 
     #: Dropout rates of the hidden layers (None: no dropout; see :class:`DropoutStep`).
     dropout: tuple | None = None
 
     def __init__(
-        self, network: Network, loss: str, alpha: float, params, optimizer=None, workspace=FRESH
+        self, network: Network, loss: str, alpha: float, params, optimizer=None, workspace=FRESH,
+        start=None,
     ) -> None:
         self.network, self.loss_name, self.alpha = network, loss, alpha
         self.params, self.optimizer = params, optimizer
@@ -328,12 +332,17 @@ class Step:
         self.grads = workspace.empty("gradient", params.shape, params.dtype, params)
         self.coef_grads, self.intercept_grads = network.unpack(self.grads)
         self.snapshot = workspace.empty("snapshot", params.shape, params.dtype, params)
+        self._start, self._epoch_start = start, self.snapshot
 
     def begin_epoch(self) -> None:
+        if self._start is not None:  # the first epoch starts from values kept elsewhere
+            self._epoch_start, self._start = self._start, None
+            return
+        self._epoch_start = self.snapshot
         self.snapshot[...] = self.params
 
     def undo_epoch(self) -> None:
-        self.params[...] = self.snapshot
+        self.params[...] = self._epoch_start
 
     def loss(self, X, Y, sample_weight, weight_sum=None) -> float:
         """The batch's cost; its gradient goes to :attr:`grads`.
@@ -362,9 +371,9 @@ class DropoutStep(Step):
 
     def __init__(
         self, network: Network, loss: str, alpha: float, params, optimizer, rates, rng,
-        workspace=FRESH,
+        workspace=FRESH, start=None,
     ):
-        super().__init__(network, loss, alpha, params, optimizer, workspace)
+        super().__init__(network, loss, alpha, params, optimizer, workspace, start)
         self.dropout, self.rng = tuple(rates), rng
         self._hidden_units = network.layer_units[1:-1]
 

@@ -159,6 +159,11 @@ class Call:
     workspace : Workspace or FreshBuffers
         Where the step engine takes its buffers (``training.workspace``):
         those of the previous call for ``partial_fit``, new ones otherwise.
+    start_vector : array or None
+        A flat vector holding the values ``params`` starts from, which
+        training never writes (``partial_fit``: the published weights), or
+        None: the step engine's undo of the first epoch reads it instead of a
+        snapshot copy.
     """
 
     network: Any
@@ -171,3 +176,4 @@ class Call:
     observers: list = field(default_factory=list)
     publish: Callable[[TrainingRecord], None] = lambda record: None
     workspace: Any = FRESH
+    start_vector: Any = None

@@ -50,6 +50,9 @@ class Workspace(FreshBuffers):
         self._buffers: dict[str, np.ndarray] = {}
         #: The parameters last validated and found valid (see the shell).
         self.validated: tuple | None = None
+        #: ``(vector, views)``: the parameter vector the last call trained and
+        #: the weight arrays it published (views of it), or None.
+        self.published: tuple | None = None
 
     def empty(self, name: str, shape, dtype, like=None) -> np.ndarray:
         if like is not None and not isinstance(like, np.ndarray):  # another library: not kept
