@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import types
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
@@ -41,6 +42,7 @@ from .training.run import (
     optimizer_key,
     warn_at_caller,
 )
+from .training.workspace import FRESH, SavedState, Workspace
 
 __all__ = ["BaseBackprop"]
 
@@ -81,6 +83,22 @@ PARAMETER_RULES = {
     "intercepts_init": v.optional_list,
     "callbacks": v.callbacks,
 }
+
+
+#: Parameter values whose validity cannot change while the estimator holds the same object.
+_FROZEN = (int, float, str, bytes, type(None), np.generic, np.random.RandomState,
+           np.random.Generator, types.FunctionType, types.BuiltinFunctionType)
+
+
+def _frozen(value) -> bool:
+    """Whether ``value`` is immutable as far as the parameter rules look (tuples of such)."""
+    if isinstance(value, tuple):
+        return all(_frozen(item) for item in value)
+    return isinstance(value, _FROZEN)
+
+
+#: Estimator class -> the names ``get_params`` reports (read once per class).
+_PARAMETER_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 def public_name(activation: str) -> str:
@@ -290,9 +308,40 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     # ------------------------------------------------------------------ #
     # Validation
     # ------------------------------------------------------------------ #
-    def _validate_hyperparameters(self) -> dict:
-        """Check every parameter; return ``get_params(deep=False)`` (training reads it too)."""
-        params = self.get_params(deep=False)
+    def _validate_hyperparameters(self, workspace=FRESH) -> dict:
+        """Check every parameter; return ``get_params(deep=False)`` (training reads it too).
+
+        With a :class:`~.training.workspace.Workspace` (``partial_fit``), the
+        checks are skipped when every parameter is the very object found
+        valid at the previous call and of an immutable type (numbers,
+        strings, None, tuples of them, generators, functions): their checks
+        could not give another answer. A list, a dict or an array among the
+        values is checked at every call.
+        """
+        params = self._parameters()
+        values = tuple(params.values())
+        validated = getattr(workspace, "validated", None)
+        if validated is not None and len(validated) == len(values) and all(
+            old is new for old, new in zip(validated, values, strict=True)
+        ):
+            return params
+        self._check_hyperparameters(params)
+        if isinstance(workspace, Workspace) and _frozen(values):
+            workspace.validated = values
+        return params
+
+    def _parameters(self) -> dict:
+        """``get_params(deep=False)``, with the parameter names read once per class."""
+        cls = type(self)
+        if cls.get_params is not BaseEstimator.get_params:  # a subclass's own: ask it
+            return self.get_params(deep=False)
+        names = _PARAMETER_NAMES.get(cls)
+        if names is None:
+            names = _PARAMETER_NAMES[cls] = tuple(self.get_params(deep=False))
+        return {name: getattr(self, name) for name in names}
+
+    def _check_hyperparameters(self, params: dict) -> None:
+        """Apply every parameter's rule, and the rules between parameters."""
         for name, rule in self._parameter_rules.items():
             rule(name, params[name])
         rates = self._dropout_rates()
@@ -303,7 +352,6 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
                 "L-BFGS's line search needs one fixed cost. Use solver='adam' or 'sgd', or "
                 "set dropout=0."
             )
-        return params
 
     def _dropout_rates(self) -> list[float]:
         """The dropout rate of each hidden layer (checked against ``hidden_layer_sizes``)."""
@@ -414,34 +462,62 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     @_callbacks.with_callbacks
     def _fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, incremental=False, classes=None):
         """Validate, set up and train; a call that raises leaves the estimator as it was."""
-        saved = self._state_copy()
+        saved = self._state_copy(incremental)
         try:
             self._fit_unguarded(X, y, sample_weight, X_val, y_val, incremental, classes)
         except BaseException:
-            transient = {k: self.__dict__[k] for k in _callbacks.TRANSIENT if k in self.__dict__}
-            self.__dict__.clear()
-            self.__dict__.update(saved)
-            self.__dict__.update(transient)  # scikit-learn's callbacks still get torn down
+            self._restore(saved)
             raise
         return self
 
-    def _state_copy(self) -> dict:
-        """The estimator's state, copied deep enough to undo a call that fails.
+    def _workspace(self, incremental: bool):
+        """The buffers of this call: the estimator's own for ``partial_fit``, else new ones.
 
-        Training advances the optimizer and the random generator in place. The
-        record lists are not copied here: the training record works on copies
-        of its own and the shell publishes them as new lists; the weights are
-        always copied into a new vector before training, so the arrays held
-        here are never modified.
+        The workspace (``training.workspace``) is transient: never pickled or
+        copied (see ``__getstate__``), made again when missing.
+        """
+        if not incremental:
+            return FRESH
+        workspace = self.__dict__.get("_call_buffers")
+        if workspace is None:
+            workspace = self._call_buffers = Workspace()
+        return workspace
+
+    def _state_copy(self, incremental: bool = False) -> tuple:
+        """What undoes a call that fails, saved without copying the weights.
+
+        - the attributes, a shallow copy: the weights are never written in
+          place (each call trains a vector the published weights are not views
+          of, see :meth:`_start_params`), and the training record works on
+          copies of its lists and publishes new ones;
+        - the random generator's state (its bit generator's small state dict):
+          training advances the generator in place;
+        - the optimizer's attributes, its arrays copied into buffers of the
+          workspace (for ``partial_fit`` the same buffers at every call, so
+          nothing is allocated after the first): training updates them in place.
         """
         state = dict(self.__dict__)
-        for name in ("_optimizer", "_rng"):
-            if state.get(name) is not None:
-                state[name] = copy.deepcopy(state[name])
-        return state
+        rng, optimizer = state.get("_rng"), state.get("_optimizer")
+        rng_state = rng.bit_generator.state if isinstance(rng, np.random.Generator) else None
+        if optimizer is not None:
+            optimizer = SavedState(optimizer, self._workspace(incremental), "optimizer ")
+        return state, rng_state, optimizer
+
+    def _restore(self, saved: tuple) -> None:
+        """Put the estimator back as :meth:`_state_copy` saved it."""
+        state, rng_state, optimizer = saved
+        transient = {k: self.__dict__[k] for k in _callbacks.TRANSIENT if k in self.__dict__}
+        self.__dict__.clear()
+        self.__dict__.update(state)
+        self.__dict__.update(transient)  # scikit-learn's callbacks still get torn down
+        if rng_state is not None:
+            state["_rng"].bit_generator.state = rng_state
+        if optimizer is not None:
+            optimizer.restore()
 
     def _fit_unguarded(self, X, y, sample_weight, X_val, y_val, incremental, classes) -> None:
-        params = self._validate_hyperparameters()
+        workspace = self._workspace(incremental)
+        params = self._validate_hyperparameters(workspace)
         # Before any state changes: a library that lacks a function the activation needs.
         if not _dask.is_dask_collection(X):
             check_supported(canonical_name(self.activation), input_ops(X))
@@ -468,9 +544,11 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             )
             X_task, y_task, n_outputs = X, y, Y.shape[1]
         self._setup_network(X, n_outputs, first_call)
-        data, scorer = self._training_and_validation(X, Y, y, sample_weight, X_val, y_val)
+        data, scorer = self._training_and_validation(
+            X, Y, y, sample_weight, X_val, y_val, workspace
+        )
         fit_task = self._fit_task(X_task, y_task, given_weight, incremental)
-        self._train(data, scorer, incremental, fit_task, params)
+        self._train(data, scorer, incremental, fit_task, params, workspace)
         if fit_task is not None:
             fit_task.finish(self)
 
@@ -523,12 +601,13 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         v.check_some_weight(combined, "class_weight (times sample_weight) is zero for every sample")
         return combined
 
-    def _training_and_validation(self, X, Y, y, sample_weight, X_val, y_val):
+    def _training_and_validation(self, X, Y, y, sample_weight, X_val, y_val, workspace=FRESH):
         """The ``TrainingData`` to train on and the validation scorer (or None).
 
         ``X`` is a checked array (``Y`` and ``sample_weight`` beside it) or
         chunked data (``Y`` and ``sample_weight`` None). The scorer, called
         with no argument, scores the current weights on the validation set.
+        The batch source takes its buffers from ``workspace``.
         """
         validation = None
         if X_val is not None or y_val is not None:
@@ -543,7 +622,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
             X, Y, sample_weight, validation = self._split_validation(X, Y, y, sample_weight)
         if validation is not None and self.validation_scores_ is None:
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        data = X if Y is None else ArrayData(X, Y, sample_weight)
+        data = X if Y is None else ArrayData(X, Y, sample_weight, workspace)
         return data, validation
 
     def _fit_task(self, X, y, sample_weight, incremental: bool):
@@ -554,8 +633,10 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         epochs = 1 if incremental else self.max_iter + (self.solver == "lbfgs")
         return _callbacks.FitTask(self, X, y, sample_weight, epochs)
 
-    def _train(self, data, validation_score, incremental, fit_task, parameters) -> None:
-        """Train from the current weights, copied into one new flat vector.
+    def _train(
+        self, data, validation_score, incremental, fit_task, parameters, workspace=FRESH
+    ) -> None:
+        """Train from the current weights, copied into one flat vector (:meth:`_start_params`).
 
         The loop gets the settings, the call (with the ``TrainingData`` and
         the validation scorer) and the training record, and reports through
@@ -565,8 +646,10 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         """
         network = self._network
         start = self.coefs_  # never modified: named in the advice if training diverges
-        params = network.pack(self.coefs_, self.intercepts_, data.dtype, data.device_like())
+        params, start_vector = self._start_params(network, data, workspace)
         self.coefs_, self.intercepts_ = network.unpack(params)
+        if isinstance(workspace, Workspace):
+            workspace.published = (params, (*self.coefs_, *self.intercepts_))
         settings = Settings.from_params(
             parameters, loss=self.loss_function_,
             dropout=self._dropout_rates(), targets_are_labels=self._labels_as_targets,
@@ -575,7 +658,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         call = Call(
             network, params, data, self._rng, incremental, start,
             validation_score=validation_score, observers=self._observers(fit_task),
-            publish=self._publish,
+            publish=self._publish, workspace=workspace, start_vector=start_vector,
         )
         try:
             if self.solver == "lbfgs":
@@ -588,6 +671,49 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         finally:
             if not incremental:
                 network.release()
+
+    def _start_params(self, network, data, workspace) -> tuple:
+        """``(params, start)``: a flat vector holding the current weights, which this call trains.
+
+        ``params`` is never a vector the published weights (``coefs_``,
+        ``intercepts_``) are views of, so they are not written during the
+        call, and a call that fails leaves them as they were without a copy.
+        A new vector, except with a :class:`~.training.workspace.Workspace`
+        (``partial_fit`` on NumPy arrays), where two vectors serve in turn: a
+        call trains the one the published weights are not views of, which
+        then becomes the published one. Weights published two calls ago are
+        therefore overwritten by the next call (keep a copy to compare with).
+
+        ``start`` is the vector the published weights are exactly the views
+        of, when it is the one the previous call published (then the step
+        engine undoes an interrupted epoch from it, without a snapshot copy),
+        else None.
+        """
+        published = (*self.coefs_, *self.intercepts_)
+        if (
+            not isinstance(workspace, Workspace)
+            or data.device_like() is not None
+            or not all(isinstance(array, np.ndarray) for array in published)
+        ):
+            params = network.pack(self.coefs_, self.intercepts_, data.dtype, data.device_like())
+            return params, None
+        first = workspace.get("parameters 1")
+        in_use = first is not None and any(array.base is first for array in published)
+        params = workspace.empty(
+            "parameters 2" if in_use else "parameters 1", (network.n_params,), data.dtype
+        )
+        start, views = workspace.published or (None, ())
+        if (
+            start is not None and start.dtype == params.dtype and start.shape == params.shape
+            and len(views) == len(published)
+            and all(a is b for a, b in zip(views, published, strict=True))
+        ):  # the published weights are the views of ``start`` the previous call made
+            params[...] = start
+            return params, start
+        coefs, intercepts = network.unpack(params)
+        for new, old in zip([*coefs, *intercepts], published, strict=True):
+            new[...] = old
+        return params, None
 
     def _observers(self, fit_task) -> list:
         """The end-of-epoch handlers that look at the estimator: callbacks of both kinds."""
@@ -840,8 +966,11 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
     # ------------------------------------------------------------------ #
     def __getstate__(self):
         # The network, the optimizer and the random generator as plain dicts
-        # (skops then trusts everything but the estimator's own class).
-        return _persist.plain_state(super().__getstate__())
+        # (skops then trusts everything but the estimator's own class); the
+        # work buffers of partial_fit are not part of the state.
+        state = dict(super().__getstate__())  # object's is the live __dict__ itself
+        state.pop("_call_buffers", None)
+        return _persist.plain_state(state)
 
     def __setstate__(self, state):
         super().__setstate__(_persist.live_state(state))

@@ -178,12 +178,46 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
     # Targets
     # ------------------------------------------------------------------ #
     def _encode_targets(self, y, *, first_call, classes=None):
+        codes = None if first_call else self._known_label_codes(y, classes)
+        if codes is not None:  # every label known: checked as below, for less
+            return self._indicator(y, codes)
         check_classification_targets(y)
         if first_call:
             self._learn_classes(y, classes)
         else:
             self._check_classes(y, classes)
         return self._indicator(y)
+
+    def _known_label_codes(self, y, classes) -> np.ndarray | None:
+        """Each label's position in ``classes_`` when every label of ``y`` is a known class.
+
+        The quick form of a later call's checks (``check_classification_targets``,
+        :meth:`_check_classes`) for the common case: single-label targets of
+        integers, booleans or strings (the dtype kind of ``classes_``) that
+        are all among ``classes_``, and ``classes`` absent or equal to
+        ``classes_``. Such targets pass those checks: labels among the
+        classes are binary or multiclass targets, and they are known. None
+        otherwise, and the full checks run (and raise with their messages).
+        Float labels take the full checks (a float class given through
+        ``classes`` need not be a valid label).
+        """
+        known = self.classes_
+        if (
+            y.ndim != 1
+            or y.dtype.kind not in "biuUS"
+            or y.dtype.kind != known.dtype.kind
+            or self._multilabel()
+        ):
+            return None
+        if classes is not None:
+            classes = np.asarray(classes)
+            if classes.shape != known.shape or not np.array_equal(classes, known):
+                return None
+        codes = np.searchsorted(known, y)
+        np.minimum(codes, known.shape[0] - 1, out=codes)
+        if not np.array_equal(known[codes], y):
+            return None
+        return codes
 
     def _learn_classes(self, y, classes) -> None:
         """Set ``classes_`` from ``y`` (or from ``classes``, for partial_fit)."""
@@ -249,17 +283,19 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
                 "partial_fit call (or fit on data that contains them)."
             )
 
-    def _indicator(self, y) -> np.ndarray:
+    def _indicator(self, y, codes=None) -> np.ndarray:
         """The targets as a boolean matrix, one column per output unit.
 
         Booleans take an eighth of the memory of floats; the network's
-        arithmetic reads them as 0 and 1.
+        arithmetic reads them as 0 and 1. ``codes``: each label's position in
+        ``classes_`` where already known.
         """
         kind = self._label_binarizer.y_type_
         if kind == "multilabel-indicator":
             Y = (y.toarray() if sp.issparse(y) else np.asarray(y)) != 0
         else:
-            codes = np.searchsorted(self.classes_, y)
+            if codes is None:
+                codes = np.searchsorted(self.classes_, y)
             if kind == "binary":
                 Y = (codes == 1)[:, np.newaxis]
             else:

@@ -112,3 +112,27 @@ def test_ctrl_c_during_lbfgs_keeps_the_last_finished_iteration(monkeypatch):
     finished = fit_quietly(BackpropClassifier(**params, max_iter=clf.n_iter_), X, y)
     assert_same_weights(clf, finished, atol=1e-12)
     assert clf.loss_ == pytest.approx(finished.loss_, rel=1e-12)
+
+
+@pytest.mark.parametrize("batches", [1, 3])
+def test_ctrl_c_in_a_later_partial_fit_call_keeps_the_weights_it_started_from(
+    monkeypatch, interrupt_stochastic, batches
+):
+    """A call after the first undoes its epoch from the published weights (no snapshot copy)."""
+    X, y = noisy_problem("classifier", n=60)
+    clf = BackpropClassifier((5,), batch_size=60 // batches, random_state=0)
+    for _ in range(3):
+        clf.partial_fit(X, y, classes=np.unique(y))
+    published = clf.coefs_ + clf.intercepts_
+    before = [a.copy() for a in published]
+    epochs = len(clf.loss_curve_)
+    interrupt_stochastic(batches, batches)  # the last batch of the next call
+    with pytest.warns(UserWarning, match="interrupted"):
+        clf.partial_fit(X, y)
+    monkeypatch.undo()
+    assert clf.n_iter_ == 0 and len(clf.loss_curve_) == epochs  # no epoch finished
+    for kept, start, array in zip(clf.coefs_ + clf.intercepts_, before, published, strict=True):
+        np.testing.assert_array_equal(kept, start)
+        np.testing.assert_array_equal(array, start)  # the published arrays were never written
+    clf.partial_fit(X, y)  # and training goes on
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == epochs + 1

@@ -39,12 +39,13 @@ def _quiet(est, *args, **kwargs):
 
 def _state(est) -> dict:
     """Every attribute of ``est`` but its parameters, deep-copied (weights, records,
-    private state)."""
+    private state); not the work buffers (the network's, and partial_fit's transient
+    workspace), whose contents are scratch."""
     params = est.get_params(deep=False)
     return {
         k: copy.deepcopy(v)
         for k, v in vars(est).items()
-        if k not in params and not k.startswith("_network")
+        if k not in params and not k.startswith("_network") and k != "_call_buffers"
     }
 
 

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from ..core.network import DropoutMasks, Network, _chunk_rows, abs_max
 from ..core.ops import ops_of
 from ..core.optimizers import minimize_lbfgs
+from .workspace import FRESH
 
 #: Weights beyond this magnitude mean the run has blown up, even where a clipped
 #: cost (cross-entropy) stays finite.
@@ -78,7 +79,9 @@ class Batches:
     ``gather_limit`` (bytes; default :data:`EPOCH_GATHER_BYTES`) bounds the
     copy, and 0 never makes one (dask's streamed chunks, where a copy of the
     chunk would be one chunk more in memory). The buffers are made on the first pass, so that a batch source that is never
-    iterated (a compiled epoch reads ``X`` itself) costs no memory.
+    iterated (a compiled epoch reads ``X`` itself) costs no memory; they come
+    from ``workspace`` (``training.workspace``: new arrays by default, the
+    buffers of the previous call for ``partial_fit``).
 
     Arrays of another library stay on their device: the order is shuffled
     by NumPy's generator on the host (so the batches are those of the NumPy
@@ -89,9 +92,10 @@ class Batches:
 
     def __init__(
         self, X, Y, sample_weight, batch_size: int, shuffle: bool, rng,
-        gather_limit: int | None = None,
+        gather_limit: int | None = None, workspace=FRESH,
     ) -> None:
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.workspace = workspace
         self.batch_size, self.shuffle, self.rng = batch_size, shuffle, rng
         self.ops = ops = ops_of(Y)
         n_samples = X.shape[0]
@@ -122,20 +126,20 @@ class Batches:
         """Allocate the buffers and make the views the batches are taken from."""
         X, Y, sw = self.X, self.Y, self.sample_weight
         sparse = sp.issparse(X)
-        empty = self.ops.empty
+        empty = self.workspace.empty
         if self.gathers_epoch:
             self._epoch = (
-                empty(X.shape, X.dtype, X),
-                empty(Y.shape, Y.dtype, Y),
-                None if sw is None else empty(self.n_samples, sw.dtype, sw),
+                empty("batches X", X.shape, X.dtype, X),
+                empty("batches Y", Y.shape, Y.dtype, Y),
+                None if sw is None else empty("batches weights", self.n_samples, sw.dtype, sw),
             )
             self._slices = self._views(*self._epoch)
         elif self.shuffle:
             rows = min(self.batch_size, self.n_samples)
             self._buffers = (
-                None if sparse else empty((rows, X.shape[1]), X.dtype, X),
-                empty((rows, *Y.shape[1:]), Y.dtype, Y),
-                None if sw is None else empty(rows, sw.dtype, sw),
+                None if sparse else empty("batches X", (rows, X.shape[1]), X.dtype, X),
+                empty("batches Y", (rows, *Y.shape[1:]), Y.dtype, Y),
+                None if sw is None else empty("batches weights", rows, sw.dtype, sw),
             )
         elif not sparse:
             self._slices = self._views(X, Y, sw)
@@ -265,15 +269,20 @@ class ArrayData(TrainingData):
     """In-memory training data: ``X`` (dense or sparse), encoded ``Y``, sample weights.
 
     Arrays of any library: they stay where they are, and the batch source and
-    the step engine work on them there.
+    the step engine work on them there. The batch source takes its buffers
+    from ``workspace`` (see :class:`Batches`).
     """
 
-    def __init__(self, X, Y, sample_weight) -> None:
+    def __init__(self, X, Y, sample_weight, workspace=FRESH) -> None:
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
         self.shape, self.dtype = X.shape, X.dtype
+        self.workspace = workspace
 
     def batches(self, batch_size: int, shuffle: bool, rng) -> Batches:
-        return Batches(self.X, self.Y, self.sample_weight, batch_size, shuffle, rng)
+        return Batches(
+            self.X, self.Y, self.sample_weight, batch_size, shuffle, rng,
+            workspace=self.workspace,
+        )
 
     def lbfgs_step(self, network: Network, loss: str, alpha: float, params) -> Step:
         return Step(network, loss, alpha, params)
@@ -301,26 +310,39 @@ class Step:
     ``params`` is the flat parameter vector the network's ``coefs`` and
     ``intercepts`` are views of; the gradient lands in :attr:`grads`, laid
     out the same way. ``optimizer`` is None for L-BFGS, which only asks for
-    costs and gradients.
+    costs and gradients. The gradient and the epoch's snapshot are buffers of
+    ``workspace`` (new arrays by default; see ``training.workspace``); the
+    snapshot is filled by :meth:`begin_epoch`. ``start``, when given, is a
+    vector holding the values ``params`` has now that training never writes
+    (``partial_fit``'s published weights): the first epoch is undone from it,
+    so it needs no snapshot copy.
     """
 
     #: Dropout rates of the hidden layers (None: no dropout; see :class:`DropoutStep`).
     dropout: tuple | None = None
 
-    def __init__(self, network: Network, loss: str, alpha: float, params, optimizer=None) -> None:
+    def __init__(
+        self, network: Network, loss: str, alpha: float, params, optimizer=None, workspace=FRESH,
+        start=None,
+    ) -> None:
         self.network, self.loss_name, self.alpha = network, loss, alpha
         self.params, self.optimizer = params, optimizer
-        self.ops = ops = ops_of(params)
+        self.ops = ops_of(params)
         self.coefs, self.intercepts = network.unpack(params)
-        self.grads = ops.empty_like(params)
+        self.grads = workspace.empty("gradient", params.shape, params.dtype, params)
         self.coef_grads, self.intercept_grads = network.unpack(self.grads)
-        self.snapshot = ops.copy(params)
+        self.snapshot = workspace.empty("snapshot", params.shape, params.dtype, params)
+        self._start, self._epoch_start = start, self.snapshot
 
     def begin_epoch(self) -> None:
+        if self._start is not None:  # the first epoch starts from values kept elsewhere
+            self._epoch_start, self._start = self._start, None
+            return
+        self._epoch_start = self.snapshot
         self.snapshot[...] = self.params
 
     def undo_epoch(self) -> None:
-        self.params[...] = self.snapshot
+        self.params[...] = self._epoch_start
 
     def loss(self, X, Y, sample_weight, weight_sum=None) -> float:
         """The batch's cost; its gradient goes to :attr:`grads`.
@@ -347,8 +369,11 @@ class DropoutStep(Step):
     changes at every evaluation would mislead L-BFGS's line search.
     """
 
-    def __init__(self, network: Network, loss: str, alpha: float, params, optimizer, rates, rng):
-        super().__init__(network, loss, alpha, params, optimizer)
+    def __init__(
+        self, network: Network, loss: str, alpha: float, params, optimizer, rates, rng,
+        workspace=FRESH, start=None,
+    ):
+        super().__init__(network, loss, alpha, params, optimizer, workspace, start)
         self.dropout, self.rng = tuple(rates), rng
         self._hidden_units = network.layer_units[1:-1]
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from .workspace import FRESH
+
 #: Record field -> the estimator's attribute the shell publishes it as.
 RECORD_ATTRIBUTES = {
     "n_iter": "n_iter_",
@@ -154,6 +156,14 @@ class Call:
         scikit-learn's callback API): they run after the record is published.
     publish : callable
         ``publish(record)`` copies the record to the estimator's attributes.
+    workspace : Workspace or FreshBuffers
+        Where the step engine takes its buffers (``training.workspace``):
+        those of the previous call for ``partial_fit``, new ones otherwise.
+    start_vector : array or None
+        A flat vector holding the values ``params`` starts from, which
+        training never writes (``partial_fit``: the published weights), or
+        None: the step engine's undo of the first epoch reads it instead of a
+        snapshot copy.
     """
 
     network: Any
@@ -165,3 +175,5 @@ class Call:
     validation_score: Callable[[], float] | None = None
     observers: list = field(default_factory=list)
     publish: Callable[[TrainingRecord], None] = lambda record: None
+    workspace: Any = FRESH
+    start_vector: Any = None

@@ -107,9 +107,12 @@ def fit_stochastic(settings: Settings, record: TrainingRecord, call: Call, opt) 
     batches = data.batches(batch_size, settings.shuffle, rng)
     loss, alpha = settings.loss, settings.alpha
     if any(settings.dropout):
-        step = DropoutStep(call.network, loss, alpha, params, opt, settings.dropout, rng)
+        step = DropoutStep(
+            call.network, loss, alpha, params, opt, settings.dropout, rng, call.workspace,
+            call.start_vector,
+        )
     else:
-        step = Step(call.network, loss, alpha, params, opt)
+        step = Step(call.network, loss, alpha, params, opt, call.workspace, call.start_vector)
     record.n_iter = 0
     if settings.early_stopping:
         record.best_loss = None
