@@ -15,8 +15,8 @@ k models one after the other and reports the time of the first 1, 5 and
   (``SKBACKPROP_ACCELERATOR=0``);
 - ``sklearn``: scikit-learn's ``MLPClassifier`` with its defaults.
 
-The kinds are interleaved, repeated (``--repeats``, default 5) and the medians
-printed with each kind's ratio to the NumPy path (the targets: at most 1.1 for
+The kinds are interleaved (their order turning from repeat to repeat),
+repeated (``--repeats``, default 8) and the medians printed with each kind's ratio to the NumPy path (the targets: at most 1.1 for
 every k and for digits, and at most 1 / 1.3 at k = 100 with a filled cache).
 Each process also reports whether it imported numba and a hash of every
 fitted model's weights: the script checks that every repeat of a kind gave
@@ -108,8 +108,10 @@ def wait_for_background_compile(cold_dir: Path, limit: float = 300.0) -> float:
 def measure(fits: int, repeats: int, kinds=KINDS) -> dict:
     """``results[kind][data]``: the reports of every repeat, kinds interleaved."""
     results = {kind: {"iris": [], "digits": []} for kind in kinds}
-    for _ in range(repeats):
-        for kind in kinds:
+    for repeat in range(repeats):
+        # The order of the kinds turns from repeat to repeat: no kind always
+        # follows the same other one.
+        for kind in kinds[repeat % len(kinds):] + kinds[:repeat % len(kinds)]:
             for data, n in (("iris", fits), ("digits", 1)):
                 with tempfile.TemporaryDirectory() as cold:
                     report = run_child(kind, data, n, environment(kind, Path(cold)))
@@ -186,7 +188,7 @@ def environment_lines() -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fits", type=int, default=100, help="fits per iris process (100)")
-    parser.add_argument("--repeats", type=int, default=5, help="repeats of every kind (5)")
+    parser.add_argument("--repeats", type=int, default=8, help="repeats of every kind (8)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 repeat, 12 fits")
     parser.add_argument("--rst", action="store_true", help="also print the docs table")
     args = parser.parse_args(argv)

@@ -48,6 +48,8 @@ from sklearn.neural_network import MLPClassifier
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skbackprop import BackpropClassifier  # noqa: E402
+from skbackprop.core import kernels  # noqa: E402
+from skbackprop.training import compiled_epoch  # noqa: E402
 
 #: (layer sizes, rows per call); the first is the MNIST-shaped network of bench_vs_sklearn.py.
 SHAPES = [((784, 256, 256, 10), 200), ((64, 100, 10), 200), ((4, 10, 10), 32)]
@@ -178,6 +180,10 @@ def main(argv=None) -> list[dict]:
     parser.add_argument("--rst", action="store_true", help="also print the table as RST")
     args = parser.parse_args(argv)
     repeats, scale, memory_calls = (2, 0.05, 10) if args.quick else (args.repeats, 1.0, 100)
+    # A streaming process soon loads numba (skbackprop.core.kernels.plan): time that
+    # steady state from the first block on.
+    compiled_epoch.warm_up()
+    print(f"numba kernels: {'loaded' if kernels.loaded() else 'not installed or switched off'}")
     print(f"partial_fit, one batch per call: ms per call (median of {repeats} interleaved "
           f"blocks); scikit-learn {sklearn.__version__}, NumPy {np.__version__}")
     results = []

@@ -191,7 +191,9 @@ class CompiledEpoch:
                   np.finfo(dtype).tiny, exp_limit(dtype), 0.0]
         width = int(units[1:].sum())
         size = len(consts) + rows * (int(units[0]) + int(units[-1]) + 1 + (2 + keep_z) * width)
-        self.work = np.empty(size, dtype=dtype)
+        # From the batch source's workspace: kept across partial_fit calls.
+        workspace = batches.workspace
+        self.work = workspace.empty("compiled epoch work", size, dtype)
         self.work[: len(consts)] = consts
         self.X = np.ascontiguousarray(batches.X)
         # Targets stay as they are when boolean (the classifier's one-hot
@@ -201,7 +203,8 @@ class CompiledEpoch:
         sw = batches.sample_weight
         self.sw = np.ascontiguousarray(sw, dtype=dtype) if sw is not None else self.work[:0]
         # The optimizer's scalars (3) and, for Adam, each step's step size.
-        self.opt_scalars = np.zeros(3 + len(batches), dtype=dtype)
+        self.opt_scalars = workspace.empty("compiled epoch scalars", 3 + len(batches), dtype)
+        self.opt_scalars[...] = 0.0
         self.kernel = module.epoch
 
     def _optimizer_arguments(self, optimizer):
@@ -240,13 +243,17 @@ def _compile():
     """The kernel module for the activation and cost tables as they stand (generated on first use).
 
     Importing it compiles the kernel, or loads it from numba's disk cache.
+    The module is kept per state of the tables: the entries' identities
+    (entries are frozen, so a changed entry is a new object) and their names.
     """
-    from ..core.kernels.source import cost_source, dispatch_source, load_epoch_module
+    from ..core.kernels.source import load_epoch_module
 
-    key = (dispatch_source(), tuple(cost_source().values()))
-    if key not in _kernels:
-        _kernels[key] = load_epoch_module()
-    return _kernels[key]
+    key = (tuple(map(id, ACTIVATIONS.values())), tuple(ACTIVATIONS),
+           tuple(map(id, COSTS.values())), tuple(COSTS))
+    module = _kernels.get(key)
+    if module is None:
+        module = _kernels[key] = load_epoch_module()
+    return module
 
 
 def warm_up() -> None:
