@@ -16,8 +16,9 @@ k models one after the other and reports the time of the first 1, 5 and
 - ``sklearn``: scikit-learn's ``MLPClassifier`` with its defaults.
 
 The kinds are interleaved (their order turning from repeat to repeat),
-repeated (``--repeats``, default 8) and the medians printed with each kind's ratio to the NumPy path (the targets: at most 1.1 for
-every k and for digits, and at most 1 / 1.3 at k = 100 with a filled cache).
+repeated (``--repeats``, default 8) and the medians printed with each kind's
+ratio to the NumPy path (the targets: at most 1.1 for every k and for digits,
+and at most 1 / 1.3 at k = 100 with a filled cache).
 Each process also reports whether it imported numba and a hash of every
 fitted model's weights: the script checks that every repeat of a kind gave
 the same models (the path a fit takes may depend on the work, never on a
