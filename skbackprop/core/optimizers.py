@@ -25,6 +25,22 @@ ADAPTIVE_DIVISOR = 5.0
 ADAPTIVE_MIN_RATE = 1e-6
 
 
+def add_decay(params, grads, decay) -> None:
+    """Add the L2 penalty's gradient to ``grads``: ``grads[:n] += scale * params[:n]``.
+
+    ``decay`` is ``(n, scale)`` (None: nothing to add): the weight matrices
+    are the first ``n`` entries of the flat vectors, and ``scale`` is
+    ``alpha / W`` (see ``Network.add_penalty``, which computes the same
+    rounded ``scale * params`` and adds it). The path of the updates that
+    cannot take the term into their own pass.
+    """
+    if decay is None:
+        return
+    n, scale = decay
+    head = grads[:n]
+    head += ops_of(params).multiply(params[:n], scale)
+
+
 class SGD:
     """Stochastic gradient descent with (optionally Nesterov) momentum and a schedule.
 
@@ -85,16 +101,30 @@ class SGD:
         self.learning_rate /= ADAPTIVE_DIVISOR
         return True
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+    def fuses_decay(self, params: np.ndarray) -> bool:
+        """Whether :meth:`step` adds the L2 gradient in its own compiled pass (momentum only)."""
+        return self.velocity is not None and kernels.use_for(params)
+
+    def step(self, params: np.ndarray, grads: np.ndarray, decay=None) -> None:
         """Update ``params`` in place from ``grads`` (which may be overwritten).
 
         Every scalar is a Python float, so float32 arrays stay float32, and
         ``grads`` serves as the scratch buffer: no temporary is allocated.
+        ``decay`` is ``(n, scale)``: the L2 penalty's gradient
+        ``scale * params[:n]`` is still to be added to ``grads[:n]`` (see
+        :func:`add_decay`); the compiled update adds it in its own pass.
         """
         lr = float(self.learning_rate)
         if self.velocity is not None and kernels.use_for(params):
+            if decay is not None:
+                from .kernels import decayed
+
+                decayed.momentum_step(params, grads, self.velocity, self.momentum, lr,
+                                      self.nesterov, *decay)
+                return
             kernels.momentum_step(params, grads, self.velocity, self.momentum, lr, self.nesterov)
             return
+        add_decay(params, grads, decay)
         grads *= -lr  # grads now holds -lr * g
         if self.velocity is None:
             params += grads
@@ -189,7 +219,11 @@ class Adam:
         lr_t = float(self.learning_rate) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         return self.epsilon / root, -lr_t * (1.0 - b1) / root
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+    def fuses_decay(self, params: np.ndarray) -> bool:
+        """Whether :meth:`step` adds the L2 gradient in its own compiled pass."""
+        return kernels.use_for(params)
+
+    def step(self, params: np.ndarray, grads: np.ndarray, decay=None) -> None:
         """Update ``params`` in place from ``grads`` (which is overwritten).
 
         With ``M = m / (1 - b1)`` and ``V = v / (1 - b2)``::
@@ -201,7 +235,9 @@ class Adam:
         which is exactly ``params -= lr_t * m / (sqrt(v) + eps)`` with
         ``lr_t = lr * sqrt(1 - b2**t) / (1 - b1**t)``. ``grads`` holds every
         intermediate term and every scalar is a Python float, so float32
-        arrays are never promoted to float64.
+        arrays are never promoted to float64. ``decay`` is as in
+        :meth:`SGD.step`: the compiled update adds the L2 gradient in its
+        own pass, the NumPy one first adds it to ``grads``.
         """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
@@ -209,8 +245,14 @@ class Adam:
         eps, scale = self.step_scalars(self.t)
         if kernels.use_for(params):
             # The same operations in one compiled pass.
+            if decay is not None:
+                from .kernels import decayed
+
+                decayed.adam_step(params, grads, M, V, b1, b2, eps, scale, *decay)
+                return
             kernels.adam_step(params, grads, M, V, b1, b2, eps, scale)
             return
+        add_decay(params, grads, decay)
         ops = ops_of(params)
         M *= b1
         M += grads

@@ -25,6 +25,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from ..core.losses import _total_weight
 from ..core.network import DropoutMasks, Network, _chunk_rows, abs_max
 from ..core.ops import ops_of
 from ..core.optimizers import minimize_lbfgs
@@ -307,6 +308,9 @@ class Step:
     #: Dropout rates of the hidden layers (None: no dropout; see :class:`DropoutStep`).
     dropout: tuple | None = None
 
+    #: The L2 gradient the next :meth:`update` adds itself, ``(n_coefs, alpha / W)``, or None.
+    _decay: tuple | None = None
+
     def __init__(self, network: Network, loss: str, alpha: float, params, optimizer=None) -> None:
         self.network, self.loss_name, self.alpha = network, loss, alpha
         self.params, self.optimizer = params, optimizer
@@ -326,16 +330,25 @@ class Step:
         """The batch's cost; its gradient goes to :attr:`grads`.
 
         ``weight_sum`` is the batch's weight when the caller knows it (see
-        :meth:`Network.loss_and_grad`).
+        :meth:`Network.loss_and_grad`). Where the optimizer's compiled update
+        adds the L2 penalty's gradient in its own pass, :attr:`grads` holds
+        the gradient without it until :meth:`update`.
         """
+        fuse = self.alpha and self.optimizer is not None and self.optimizer.fuses_decay(self.params)
+        if fuse:
+            if weight_sum is None:
+                weight_sum = float(_total_weight(Y, sample_weight, self.ops))
+            self._decay = (self.network.n_coefs, self.alpha / weight_sum)
+        else:
+            self._decay = None
         return self.network.loss_and_grad(
             X, Y, self.coefs, self.intercepts, self.coef_grads, self.intercept_grads,
-            self.loss_name, self.alpha, sample_weight, weight_sum,
+            self.loss_name, self.alpha, sample_weight, weight_sum, penalty_gradient=not fuse,
         )
 
     def update(self) -> None:
-        """One optimizer step along the last gradient."""
-        self.optimizer.step(self.params, self.grads)
+        """One optimizer step along the last gradient (and the penalty's, if still due)."""
+        self.optimizer.step(self.params, self.grads, self._decay)
 
 
 class DropoutStep(Step):
