@@ -24,6 +24,14 @@ ADAPTIVE_DIVISOR = 5.0
 #: ...until it falls to this value; the next plateau then ends training.
 ADAPTIVE_MIN_RATE = 1e-6
 
+#: Entries per block of the NumPy updates of large parameter vectors (see :meth:`Adam.step`).
+BLOCK = 1 << 16
+
+
+def _in_blocks(params) -> bool:
+    """Whether the NumPy update of ``params`` goes block by block (two blocks or more)."""
+    return isinstance(params, np.ndarray) and params.shape[0] >= 2 * BLOCK
+
 
 def add_decay(params, grads, decay) -> None:
     """Add the L2 penalty's gradient to ``grads``: ``grads[:n] += scale * params[:n]``.
@@ -220,8 +228,8 @@ class Adam:
         return self.epsilon / root, -lr_t * (1.0 - b1) / root
 
     def fuses_decay(self, params: np.ndarray) -> bool:
-        """Whether :meth:`step` adds the L2 gradient in its own compiled pass."""
-        return kernels.use_for(params)
+        """Whether :meth:`step` adds the L2 gradient within its own passes (compiled or in blocks)."""
+        return kernels.use_for(params) or _in_blocks(params)
 
     def step(self, params: np.ndarray, grads: np.ndarray, decay=None) -> None:
         """Update ``params`` in place from ``grads`` (which is overwritten).
@@ -237,7 +245,13 @@ class Adam:
         intermediate term and every scalar is a Python float, so float32
         arrays are never promoted to float64. ``decay`` is as in
         :meth:`SGD.step`: the compiled update adds the L2 gradient in its
-        own pass, the NumPy one first adds it to ``grads``.
+        own pass, the NumPy one adds it to ``grads`` first (block by block
+        where it works in blocks).
+
+        NumPy vectors of at least two :data:`BLOCK` entries are updated
+        block by block: the ten passes over a block run while it is in cache,
+        instead of ten passes over the whole vectors (the same operations on
+        every entry, so the same results).
         """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
@@ -252,8 +266,20 @@ class Adam:
                 return
             kernels.adam_step(params, grads, M, V, b1, b2, eps, scale)
             return
-        add_decay(params, grads, decay)
         ops = ops_of(params)
+        if not _in_blocks(params):
+            add_decay(params, grads, decay)
+            self._passes(ops, params, grads, M, V, eps, scale)
+            return
+        for part in range(0, params.shape[0], BLOCK):
+            block = slice(part, part + BLOCK)
+            if decay is not None and part < decay[0]:
+                add_decay(params[block], grads[block], (decay[0] - part, decay[1]))
+            self._passes(ops, params[block], grads[block], M[block], V[block], eps, scale)
+
+    def _passes(self, ops, params, grads, M, V, eps: float, scale: float) -> None:
+        """The ten NumPy passes of :meth:`step` over ``params`` (and the state's matching part)."""
+        b1, b2 = self.beta_1, self.beta_2
         M *= b1
         M += grads
         ops.square(grads, out=grads)
