@@ -110,8 +110,8 @@ class SGD:
         return True
 
     def fuses_decay(self, params: np.ndarray) -> bool:
-        """Whether :meth:`step` adds the L2 gradient in its own compiled pass (momentum only)."""
-        return self.velocity is not None and kernels.use_for(params)
+        """Whether :meth:`step` adds the L2 gradient within its own passes (compiled or in blocks)."""
+        return (self.velocity is not None and kernels.use_for(params)) or _in_blocks(params)
 
     def step(self, params: np.ndarray, grads: np.ndarray, decay=None) -> None:
         """Update ``params`` in place from ``grads`` (which may be overwritten).
@@ -121,29 +121,44 @@ class SGD:
         ``decay`` is ``(n, scale)``: the L2 penalty's gradient
         ``scale * params[:n]`` is still to be added to ``grads[:n]`` (see
         :func:`add_decay`); the compiled update adds it in its own pass.
+        NumPy vectors of two :data:`BLOCK` entries or more go block by block,
+        as in :meth:`Adam.step`.
         """
         lr = float(self.learning_rate)
-        if self.velocity is not None and kernels.use_for(params):
+        velocity = self.velocity
+        if velocity is not None and kernels.use_for(params):
             if decay is not None:
                 from .kernels import decayed
 
-                decayed.momentum_step(params, grads, self.velocity, self.momentum, lr,
+                decayed.momentum_step(params, grads, velocity, self.momentum, lr,
                                       self.nesterov, *decay)
                 return
-            kernels.momentum_step(params, grads, self.velocity, self.momentum, lr, self.nesterov)
+            kernels.momentum_step(params, grads, velocity, self.momentum, lr, self.nesterov)
             return
-        add_decay(params, grads, decay)
+        if not _in_blocks(params):
+            add_decay(params, grads, decay)
+            self._passes(ops_of(params), params, grads, velocity, lr)
+            return
+        for part in range(0, params.shape[0], BLOCK):
+            block = slice(part, part + BLOCK)
+            if decay is not None and part < decay[0]:
+                add_decay(params[block], grads[block], (decay[0] - part, decay[1]))
+            self._passes(NUMPY, params[block], grads[block],
+                         None if velocity is None else velocity[block], lr)
+
+    def _passes(self, ops, params, grads, velocity, lr: float) -> None:
+        """The NumPy passes of :meth:`step` over ``params`` (and the velocity's matching part)."""
         grads *= -lr  # grads now holds -lr * g
-        if self.velocity is None:
+        if velocity is None:
             params += grads
             return
-        velocity, momentum = self.velocity, self.momentum
+        momentum = self.momentum
         velocity *= momentum
         velocity += grads
         if self.nesterov:
             # params += momentum * velocity - lr * g
             params += grads
-            ops_of(params).multiply(velocity, momentum, out=grads)
+            ops.multiply(velocity, momentum, out=grads)
             params += grads
         else:
             params += velocity
