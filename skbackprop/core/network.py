@@ -602,7 +602,7 @@ class Network:
         penalty_gradient : bool, default=True
             Whether to add the penalty's gradient ``(alpha / W) * Wl`` to
             ``coef_grads``. False leaves it to the caller (an optimizer whose
-            compiled update adds it in its own pass, see
+            update adds it within its own passes, see ``fuses_decay`` in
             ``core/optimizers.py``); the returned cost includes the penalty
             either way.
 

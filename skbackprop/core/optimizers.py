@@ -120,7 +120,8 @@ class SGD:
         ``grads`` serves as the scratch buffer: no temporary is allocated.
         ``decay`` is ``(n, scale)``: the L2 penalty's gradient
         ``scale * params[:n]`` is still to be added to ``grads[:n]`` (see
-        :func:`add_decay`); the compiled update adds it in its own pass.
+        :func:`add_decay`); the compiled update adds it in its own pass, the
+        NumPy one first (block by block where it goes in blocks).
         NumPy vectors of two :data:`BLOCK` entries or more go block by block,
         as in :meth:`Adam.step`.
         """

@@ -330,9 +330,10 @@ class Step:
         """The batch's cost; its gradient goes to :attr:`grads`.
 
         ``weight_sum`` is the batch's weight when the caller knows it (see
-        :meth:`Network.loss_and_grad`). Where the optimizer's compiled update
-        adds the L2 penalty's gradient in its own pass, :attr:`grads` holds
-        the gradient without it until :meth:`update`.
+        :meth:`Network.loss_and_grad`). Where the optimizer's update adds the
+        L2 penalty's gradient within its own passes (compiled, or block by
+        block: ``fuses_decay``), :attr:`grads` holds the gradient without it
+        until :meth:`update`.
         """
         fuse = self.alpha and self.optimizer is not None and self.optimizer.fuses_decay(self.params)
         if fuse:
