@@ -137,7 +137,8 @@ class SGD:
             kernels.momentum_step(params, grads, velocity, self.momentum, lr, self.nesterov)
             return
         if not _in_blocks(params):
-            add_decay(params, grads, decay)
+            if decay is not None:
+                add_decay(params, grads, decay)
             self._passes(ops_of(params), params, grads, velocity, lr)
             return
         for part in range(0, params.shape[0], BLOCK):
@@ -284,7 +285,8 @@ class Adam:
             return
         ops = ops_of(params)
         if not _in_blocks(params):
-            add_decay(params, grads, decay)
+            if decay is not None:
+                add_decay(params, grads, decay)
             self._passes(ops, params, grads, M, V, eps, scale)
             return
         for part in range(0, params.shape[0], BLOCK):

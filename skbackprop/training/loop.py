@@ -25,10 +25,11 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from ..core import kernels
 from ..core.losses import _total_weight
 from ..core.network import DropoutMasks, Network, _chunk_rows, abs_max
 from ..core.ops import ops_of
-from ..core.optimizers import minimize_lbfgs
+from ..core.optimizers import BLOCK, minimize_lbfgs
 
 #: Weights beyond this magnitude mean the run has blown up, even where a clipped
 #: cost (cross-entropy) stays finite.
@@ -310,6 +311,7 @@ class Step:
 
     #: The L2 gradient the next :meth:`update` adds itself, ``(n_coefs, alpha / W)``, or None.
     _decay: tuple | None = None
+    _may_fuse = False
 
     def __init__(self, network: Network, loss: str, alpha: float, params, optimizer=None) -> None:
         self.network, self.loss_name, self.alpha = network, loss, alpha
@@ -319,6 +321,12 @@ class Step:
         self.grads = ops.empty_like(params)
         self.coef_grads, self.intercept_grads = network.unpack(self.grads)
         self.snapshot = ops.copy(params)
+        # Only an update over a large host vector can take the penalty's gradient
+        # (see the optimizers' ``fuses_decay``); small steps skip the question.
+        self._may_fuse = bool(
+            alpha and optimizer is not None and isinstance(params, np.ndarray)
+            and params.shape[0] >= min(kernels.MIN_PARAMS, 2 * BLOCK)
+        )
 
     def begin_epoch(self) -> None:
         self.snapshot[...] = self.params
@@ -335,7 +343,7 @@ class Step:
         block: ``fuses_decay``), :attr:`grads` holds the gradient without it
         until :meth:`update`.
         """
-        fuse = self.alpha and self.optimizer is not None and self.optimizer.fuses_decay(self.params)
+        fuse = self._may_fuse and self.optimizer.fuses_decay(self.params)
         if fuse:
             if weight_sum is None:
                 weight_sum = float(_total_weight(Y, sample_weight, self.ops))
