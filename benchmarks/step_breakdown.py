@@ -14,20 +14,23 @@ process for both libraries:
   bound of its bare step;
 - ``ours partial_fit``: the same call of ``BackpropClassifier.partial_fit``,
   the like-for-like comparison;
-- ``ours step``: our cost and gradient and our Adam update, as the training
-  loop drives the core (with the optional compiled kernels when numba is
-  installed, and without them), then the two parts alone;
+- ``ours fit step``: one step as ``fit`` takes it inside an epoch: the step
+  engine (``training.loop.Step``: the cost and gradient, then the Adam
+  update, with the optional compiled kernels when numba is installed, and
+  without them), each call on the next of ten batches that are slices of one
+  array (a fit's gathered epoch), then the two parts alone;
 - ``products only``: the eight matrix products a step needs (three forward,
   three weight gradients, two deltas; the input layer's delta is never
   computed by either library) and nothing else, written into preallocated
-  arrays. No implementation of this algorithm can take less time than this
-  with the same BLAS.
+  arrays, on the same ten batches. No implementation of this algorithm can
+  take less time than this with the same BLAS.
 
-``sklearn partial_fit / products only`` therefore bounds the speed-up any
-implementation of the step can reach over scikit-learn's ``partial_fit`` on
-this machine, for this configuration (slightly generously, by scikit-learn's
-per-call overhead). Each figure is the best of several timed blocks,
-interleaved (milliseconds).
+``% of bound`` is ``products only / ours fit step``: the share of our step
+that the products alone would take. ``sklearn partial_fit / products only``
+bounds the speed-up any implementation of the step can reach over
+scikit-learn's ``partial_fit`` on this machine, for this configuration
+(slightly generously, by scikit-learn's per-call overhead). Each figure is the
+best of several timed blocks, interleaved (milliseconds).
 
 Usage::
 
@@ -39,6 +42,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import time
 import warnings
@@ -53,9 +57,12 @@ from skbackprop import BackpropClassifier  # noqa: E402
 from skbackprop.core import kernels  # noqa: E402
 from skbackprop.core.network import Network  # noqa: E402
 from skbackprop.core.optimizers import Adam  # noqa: E402
+from skbackprop.training.loop import Step  # noqa: E402
 
 UNITS = [784, 256, 256, 10]
 ALPHA = 1e-4
+#: Batches our step and the products cycle through (slices of one array, as in a fit).
+N_BATCHES = 10
 
 
 def best_ms(funcs: dict, calls: int = 50, blocks: int = 8) -> dict:
@@ -79,42 +86,47 @@ def best_ms(funcs: dict, calls: int = 50, blocks: int = 8) -> dict:
 
 def measure(dtype, batch: int, calls: int = 50, blocks: int = 8) -> dict:
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((batch, UNITS[0])).astype(dtype)
-    labels = rng.integers(0, UNITS[-1], batch)
-    Y = np.eye(UNITS[-1], dtype=dtype)[labels]
+    # Ten batches, slices of one array as a fit's gathered epoch: each call of
+    # our step and of the products takes the next (the first is scikit-learn's).
+    X_all = rng.standard_normal((N_BATCHES * batch, UNITS[0])).astype(dtype)
+    labels_all = rng.integers(0, UNITS[-1], N_BATCHES * batch)
+    Y_all = np.eye(UNITS[-1], dtype=dtype)[labels_all]
+    batches = [(X_all[k * batch:(k + 1) * batch], Y_all[k * batch:(k + 1) * batch])
+               for k in range(N_BATCHES)]
+    X, labels = X_all[:batch], labels_all[:batch]
 
-    # Ours: the core as the estimators drive it.
+    # Ours: the step engine as a fit epoch drives it (training.loop.train_epoch).
     net = Network(UNITS, "relu", "softmax")
     params = net.init_params("glorot_uniform", rng, dtype)
-    grads = np.zeros_like(params)
-    coefs, intercepts = net.unpack(params)
-    coef_grads, intercept_grads = net.unpack(grads)
-    adam = Adam(params.size, dtype, 1e-3, 0.9, 0.999, 1e-8)
+    step = Step(net, "cross_entropy", ALPHA, params, Adam(params.size, dtype, 1e-3, 0.9, 0.999, 1e-8))
+    coefs, coef_grads = step.coefs, step.coef_grads
+    turn = itertools.cycle(batches)
 
     def ours_grad():
-        net.loss_and_grad(X, Y, coefs, intercepts, coef_grads, intercept_grads, "cross_entropy",
-                          alpha=ALPHA)
+        step.loss(*next(turn), None)
 
     def ours_step():
-        ours_grad()
-        adam.step(params, grads)
+        step.loss(*next(turn), None)
+        step.update()
 
     def ours_adam():
-        adam.step(params, grads)
+        step.update()
 
     # The eight products alone.
     hidden = [np.empty((batch, u), dtype=dtype) for u in UNITS[1:]]
     deltas = [np.empty((batch, u), dtype=dtype) for u in UNITS[1:-1]]
+    products_turn = itertools.cycle(batches)
 
     def products():
-        np.matmul(X, coefs[0], out=hidden[0])
+        A0 = next(products_turn)[0]
+        np.matmul(A0, coefs[0], out=hidden[0])
         np.matmul(hidden[0], coefs[1], out=hidden[1])
         np.matmul(hidden[1], coefs[2], out=hidden[2])
         np.matmul(hidden[1].T, hidden[2], out=coef_grads[2])
         np.matmul(hidden[2], coefs[2].T, out=deltas[1])
         np.matmul(hidden[0].T, deltas[1], out=coef_grads[1])
         np.matmul(deltas[1], coefs[1].T, out=deltas[0])
-        np.matmul(X.T, deltas[0], out=coef_grads[0])
+        np.matmul(A0.T, deltas[0], out=coef_grads[0])
 
     # Both libraries through their public partial_fit: one Adam step on the batch
     # per call (the first call, untimed, sets the estimators up).
@@ -144,9 +156,9 @@ def measure(dtype, batch: int, calls: int = 50, blocks: int = 8) -> dict:
         return run
 
     funcs = {"sklearn partial_fit": sk_partial_fit, "ours partial_fit": ours_partial_fit,
-             "ours step": ours_step}
+             "ours fit step": ours_step}
     if kernels.available():
-        funcs["ours step, pure NumPy"] = pure_numpy(ours_step)
+        funcs["ours fit step, pure NumPy"] = pure_numpy(ours_step)
     funcs["  of which cost and gradient"] = ours_grad
     funcs["  of which Adam"] = ours_adam
     if kernels.available():
@@ -166,14 +178,31 @@ def main(argv=None) -> None:
     print(f"one Adam step, batch {args.batch_size}, layers {UNITS}, ms "
           f"(best of {blocks} interleaved blocks of {calls} calls)")
     print(f"compiled kernels: {'yes (numba)' if kernels.available() else 'no (numba not installed)'}")
+    summary = {}
     for dtype in (np.float64, np.float32):
         rows = measure(dtype, args.batch_size, calls, blocks)
-        print(f"\n{np.dtype(dtype).name}")
-        for name, ms in rows.items():
-            print(f"  {name:<30} {ms:8.3f}")
+        name = np.dtype(dtype).name
+        print(f"\n{name}")
+        for label, ms in rows.items():
+            print(f"  {label:<30} {ms:8.3f}")
         sk, ours, floor = rows["sklearn partial_fit"], rows["ours partial_fit"], rows["products only"]
         print(f"  ratio sklearn / ours (partial_fit)         {sk / ours:8.2f}x")
         print(f"  bound sklearn partial_fit / products only  {sk / floor:8.2f}x")
+        summary[name] = rows
+    print(f"\nbatch {args.batch_size}: our fit step against the products alone (the bound) "
+          "and scikit-learn's partial_fit")
+    header = ["dtype", "products ms", "step ms", "% of bound", "sklearn ms", "sklearn / step"]
+    if kernels.available():
+        header[4:4] = ["NumPy step ms", "NumPy % of bound"]
+    print("  ".join(f"{h:>16}" for h in header))
+    for name, rows in summary.items():
+        floor, step, sk = (rows["products only"], rows["ours fit step"], rows["sklearn partial_fit"])
+        cells = [name, f"{floor:.3f}", f"{step:.3f}", f"{100 * floor / step:.0f}%", f"{sk:.3f}",
+                 f"{sk / step:.2f}x"]
+        if kernels.available():
+            plain = rows["ours fit step, pure NumPy"]
+            cells[4:4] = [f"{plain:.3f}", f"{100 * floor / plain:.0f}%"]
+        print("  ".join(f"{c:>16}" for c in cells))
     try:
         from threadpoolctl import threadpool_info
 

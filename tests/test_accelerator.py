@@ -79,14 +79,50 @@ def test_penalty_kernel_matches_numpy_bitwise(dtype):
     np.testing.assert_array_equal(slow, dst + src * dtype(3e-4))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["adam", "momentum", "nesterov"])
+def test_decayed_kernels_match_numpy_bitwise(dtype, kind):
+    """The updates that add the L2 gradient in their own pass: as adding it first, then the update."""
+    params, grads = _state(dtype, seed=4)
+    n_decay, scale = N - 777, 1e-4 / 37  # weights first, then the "intercepts"
+    if kind == "adam":
+        make = lambda: Adam(N, dtype, 1e-3, 0.9, 0.999, 1e-8)  # noqa: E731
+    else:
+        make = lambda: SGD(N, dtype, 0.05, momentum=0.9, nesterov=kind == "nesterov")  # noqa: E731
+    fast_opt, slow_opt = make(), make()
+    assert fast_opt.fuses_decay(params)
+    fast, slow = params.copy(), params.copy()
+    for g in grads:
+        fast_opt.step(fast, g.copy(), (n_decay, scale))
+        g = g.copy()
+        with kernels.disabled():
+            assert not slow_opt.fuses_decay(slow)
+            g[:n_decay] += slow[:n_decay] * dtype(scale)  # what Network.add_penalty adds
+            slow_opt.step(slow, g)
+    assert not np.array_equal(fast, params)
+    np.testing.assert_array_equal(fast, slow)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fit_identical_with_and_without_kernels():
-    """A whole fit of a network above the size threshold gives the same weights."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "solver", [dict(solver="adam"), dict(solver="sgd", momentum=0.9, nesterovs_momentum=True)],
+    ids=["adam", "nesterov"],
+)
+def test_fit_identical_with_and_without_kernels(dtype, solver):
+    """A whole fit of a network above the size threshold gives the same weights.
+
+    With ``alpha > 0`` the compiled updates add the penalty's gradient in their
+    own pass; the NumPy path adds it in the network's.
+    """
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((300, 400))
+    X = rng.standard_normal((300, 400)).astype(dtype)
     y = (X[:, 0] + X[:, 1] > 0).astype(int)
-    params = dict(hidden_layer_sizes=(300,), max_iter=3, batch_size=50, random_state=0)
+    params = dict(hidden_layer_sizes=(300,), max_iter=3, batch_size=50, random_state=0,
+                  alpha=1e-2, **solver)
     fast = BackpropClassifier(**params).fit(X, y)
+    assert fast.coefs_[0].dtype == dtype
+    assert "skbackprop.core.kernels.decayed" in sys.modules  # the fused updates did run
     assert sum(c.size + i.size for c, i in zip(fast.coefs_, fast.intercepts_, strict=True)) >= kernels.MIN_PARAMS
     with kernels.disabled():
         slow = BackpropClassifier(**params).fit(X, y)

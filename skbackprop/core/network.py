@@ -308,6 +308,11 @@ class Network:
         self.n_params = ioffsets[-1]
         self._buffers: dict = {}
 
+    @property
+    def n_coefs(self) -> int:
+        """Entries of the weight matrices, the head of the flat vector (the intercepts follow)."""
+        return self._coef_offsets[-1]
+
     # ------------------------------------------------------------------ #
     # Parameter packing
     # ------------------------------------------------------------------ #
@@ -569,6 +574,7 @@ class Network:
         sample_weight: np.ndarray | None = None,
         weight_sum: float | None = None,
         dropout: DropoutMasks | None = None,
+        penalty_gradient: bool = True,
     ) -> float:
         """Cost of a batch and its gradient, written into ``coef_grads`` / ``intercept_grads``.
 
@@ -593,6 +599,12 @@ class Network:
             spares a device round trip on other libraries.
         dropout : DropoutMasks or None
             The batch's dropout masks (None: the whole network).
+        penalty_gradient : bool, default=True
+            Whether to add the penalty's gradient ``(alpha / W) * Wl`` to
+            ``coef_grads``. False leaves it to the caller (an optimizer whose
+            update adds it within its own passes, see ``fuses_decay`` in
+            ``core/optimizers.py``); the returned cost includes the penalty
+            either way.
 
         Returns
         -------
@@ -613,19 +625,20 @@ class Network:
         backprop = self._backprop if whole else self._backprop_in_blocks
         value = backprop(X, Y, sample_weight, params, grads, loss, weight_sum, dropout)
         if alpha:
-            value += self.add_penalty(coefs, coef_grads, alpha, weight_sum)
+            value += self.add_penalty(coefs, coef_grads, alpha, weight_sum, penalty_gradient)
         return value
 
-    def add_penalty(self, coefs, coef_grads, alpha: float, weight_sum: float):
+    def add_penalty(self, coefs, coef_grads, alpha: float, weight_sum: float, gradient=True):
         """Add the L2 penalty's gradient ``(alpha / W) * Wl`` to ``coef_grads``; return the penalty.
 
         The penalty is ``alpha / (2 W) * sum ||Wl||^2``, ``W`` the total sample
-        weight of the cost it is added to.
+        weight of the cost it is added to. ``gradient=False``: only the penalty.
         """
         ops = ops_of(coefs[0])
         scale = alpha / weight_sum
         penalty = 0.5 * scale * sum([ops.scalar(ops.vdot(W, W)) for W in coefs])
-        _add_scaled(coef_grads, coefs, scale, self._block(coefs[0]))
+        if gradient:
+            _add_scaled(coef_grads, coefs, scale, self._block(coefs[0]))
         return penalty
 
     def trace(

@@ -24,6 +24,30 @@ ADAPTIVE_DIVISOR = 5.0
 #: ...until it falls to this value; the next plateau then ends training.
 ADAPTIVE_MIN_RATE = 1e-6
 
+#: Entries per block of the NumPy updates of large parameter vectors (see :meth:`Adam.step`).
+BLOCK = 1 << 16
+
+
+def _in_blocks(params) -> bool:
+    """Whether the NumPy update of ``params`` goes block by block (two blocks or more)."""
+    return isinstance(params, np.ndarray) and params.shape[0] >= 2 * BLOCK
+
+
+def add_decay(params, grads, decay) -> None:
+    """Add the L2 penalty's gradient to ``grads``: ``grads[:n] += scale * params[:n]``.
+
+    ``decay`` is ``(n, scale)`` (None: nothing to add): the weight matrices
+    are the first ``n`` entries of the flat vectors, and ``scale`` is
+    ``alpha / W`` (see ``Network.add_penalty``, which computes the same
+    rounded ``scale * params`` and adds it). The path of the updates that
+    cannot take the term into their own pass.
+    """
+    if decay is None:
+        return
+    n, scale = decay
+    head = grads[:n]
+    head += ops_of(params).multiply(params[:n], scale)
+
 
 class SGD:
     """Stochastic gradient descent with (optionally Nesterov) momentum and a schedule.
@@ -85,27 +109,58 @@ class SGD:
         self.learning_rate /= ADAPTIVE_DIVISOR
         return True
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+    def fuses_decay(self, params: np.ndarray) -> bool:
+        """Whether :meth:`step` adds the L2 gradient within its own passes (compiled or in blocks)."""
+        return (self.velocity is not None and kernels.use_for(params)) or _in_blocks(params)
+
+    def step(self, params: np.ndarray, grads: np.ndarray, decay=None) -> None:
         """Update ``params`` in place from ``grads`` (which may be overwritten).
 
         Every scalar is a Python float, so float32 arrays stay float32, and
         ``grads`` serves as the scratch buffer: no temporary is allocated.
+        ``decay`` is ``(n, scale)``: the L2 penalty's gradient
+        ``scale * params[:n]`` is still to be added to ``grads[:n]`` (see
+        :func:`add_decay`); the compiled update adds it in its own pass, the
+        NumPy one first (block by block where it goes in blocks).
+        NumPy vectors of two :data:`BLOCK` entries or more go block by block,
+        as in :meth:`Adam.step`.
         """
         lr = float(self.learning_rate)
-        if self.velocity is not None and kernels.use_for(params):
-            kernels.momentum_step(params, grads, self.velocity, self.momentum, lr, self.nesterov)
+        velocity = self.velocity
+        if velocity is not None and kernels.use_for(params):
+            if decay is not None:
+                from .kernels import decayed
+
+                decayed.momentum_step(params, grads, velocity, self.momentum, lr,
+                                      self.nesterov, *decay)
+                return
+            kernels.momentum_step(params, grads, velocity, self.momentum, lr, self.nesterov)
             return
+        if not _in_blocks(params):
+            if decay is not None:
+                add_decay(params, grads, decay)
+            self._passes(ops_of(params), params, grads, velocity, lr)
+            return
+        for part in range(0, params.shape[0], BLOCK):
+            block = slice(part, part + BLOCK)
+            if decay is not None and part < decay[0]:
+                add_decay(params[block], grads[block], (decay[0] - part, decay[1]))
+            self._passes(NUMPY, params[block], grads[block],
+                         None if velocity is None else velocity[block], lr)
+
+    def _passes(self, ops, params, grads, velocity, lr: float) -> None:
+        """The NumPy passes of :meth:`step` over ``params`` (and the velocity's matching part)."""
         grads *= -lr  # grads now holds -lr * g
-        if self.velocity is None:
+        if velocity is None:
             params += grads
             return
-        velocity, momentum = self.velocity, self.momentum
+        momentum = self.momentum
         velocity *= momentum
         velocity += grads
         if self.nesterov:
             # params += momentum * velocity - lr * g
             params += grads
-            ops_of(params).multiply(velocity, momentum, out=grads)
+            ops.multiply(velocity, momentum, out=grads)
             params += grads
         else:
             params += velocity
@@ -189,7 +244,11 @@ class Adam:
         lr_t = float(self.learning_rate) * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
         return self.epsilon / root, -lr_t * (1.0 - b1) / root
 
-    def step(self, params: np.ndarray, grads: np.ndarray) -> None:
+    def fuses_decay(self, params: np.ndarray) -> bool:
+        """Whether :meth:`step` adds the L2 gradient within its own passes (compiled or in blocks)."""
+        return kernels.use_for(params) or _in_blocks(params)
+
+    def step(self, params: np.ndarray, grads: np.ndarray, decay=None) -> None:
         """Update ``params`` in place from ``grads`` (which is overwritten).
 
         With ``M = m / (1 - b1)`` and ``V = v / (1 - b2)``::
@@ -201,7 +260,15 @@ class Adam:
         which is exactly ``params -= lr_t * m / (sqrt(v) + eps)`` with
         ``lr_t = lr * sqrt(1 - b2**t) / (1 - b1**t)``. ``grads`` holds every
         intermediate term and every scalar is a Python float, so float32
-        arrays are never promoted to float64.
+        arrays are never promoted to float64. ``decay`` is as in
+        :meth:`SGD.step`: the compiled update adds the L2 gradient in its
+        own pass, the NumPy one adds it to ``grads`` first (block by block
+        where it works in blocks).
+
+        NumPy vectors of at least two :data:`BLOCK` entries are updated
+        block by block: the ten passes over a block run while it is in cache,
+        instead of ten passes over the whole vectors (the same operations on
+        every entry, so the same results).
         """
         self.t += 1
         b1, b2 = self.beta_1, self.beta_2
@@ -209,9 +276,28 @@ class Adam:
         eps, scale = self.step_scalars(self.t)
         if kernels.use_for(params):
             # The same operations in one compiled pass.
+            if decay is not None:
+                from .kernels import decayed
+
+                decayed.adam_step(params, grads, M, V, b1, b2, eps, scale, *decay)
+                return
             kernels.adam_step(params, grads, M, V, b1, b2, eps, scale)
             return
         ops = ops_of(params)
+        if not _in_blocks(params):
+            if decay is not None:
+                add_decay(params, grads, decay)
+            self._passes(ops, params, grads, M, V, eps, scale)
+            return
+        for part in range(0, params.shape[0], BLOCK):
+            block = slice(part, part + BLOCK)
+            if decay is not None and part < decay[0]:
+                add_decay(params[block], grads[block], (decay[0] - part, decay[1]))
+            self._passes(ops, params[block], grads[block], M[block], V[block], eps, scale)
+
+    def _passes(self, ops, params, grads, M, V, eps: float, scale: float) -> None:
+        """The ten NumPy passes of :meth:`step` over ``params`` (and the state's matching part)."""
+        b1, b2 = self.beta_1, self.beta_2
         M *= b1
         M += grads
         ops.square(grads, out=grads)

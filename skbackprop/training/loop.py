@@ -25,9 +25,11 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
+from ..core import kernels
+from ..core.losses import _total_weight
 from ..core.network import DropoutMasks, Network, _chunk_rows, abs_max
 from ..core.ops import ops_of
-from ..core.optimizers import minimize_lbfgs
+from ..core.optimizers import BLOCK, minimize_lbfgs
 from .workspace import FRESH
 
 #: Weights beyond this magnitude mean the run has blown up, even where a clipped
@@ -321,6 +323,10 @@ class Step:
     #: Dropout rates of the hidden layers (None: no dropout; see :class:`DropoutStep`).
     dropout: tuple | None = None
 
+    #: The L2 gradient the next :meth:`update` adds itself, ``(n_coefs, alpha / W)``, or None.
+    _decay: tuple | None = None
+    _may_fuse = False
+
     def __init__(
         self, network: Network, loss: str, alpha: float, params, optimizer=None, workspace=FRESH,
         start=None,
@@ -333,6 +339,12 @@ class Step:
         self.coef_grads, self.intercept_grads = network.unpack(self.grads)
         self.snapshot = workspace.empty("snapshot", params.shape, params.dtype, params)
         self._start, self._epoch_start = start, self.snapshot
+        # Only an update over a large host vector can take the penalty's gradient
+        # (see the optimizers' ``fuses_decay``); small steps skip the question.
+        self._may_fuse = bool(
+            alpha and optimizer is not None and isinstance(params, np.ndarray)
+            and params.shape[0] >= min(kernels.MIN_PARAMS, 2 * BLOCK)
+        )
 
     def begin_epoch(self) -> None:
         if self._start is not None:  # the first epoch starts from values kept elsewhere
@@ -348,16 +360,26 @@ class Step:
         """The batch's cost; its gradient goes to :attr:`grads`.
 
         ``weight_sum`` is the batch's weight when the caller knows it (see
-        :meth:`Network.loss_and_grad`).
+        :meth:`Network.loss_and_grad`). Where the optimizer's update adds the
+        L2 penalty's gradient within its own passes (compiled, or block by
+        block: ``fuses_decay``), :attr:`grads` holds the gradient without it
+        until :meth:`update`.
         """
+        fuse = self._may_fuse and self.optimizer.fuses_decay(self.params)
+        if fuse:
+            if weight_sum is None:
+                weight_sum = float(_total_weight(Y, sample_weight, self.ops))
+            self._decay = (self.network.n_coefs, self.alpha / weight_sum)
+        else:
+            self._decay = None
         return self.network.loss_and_grad(
             X, Y, self.coefs, self.intercepts, self.coef_grads, self.intercept_grads,
-            self.loss_name, self.alpha, sample_weight, weight_sum,
+            self.loss_name, self.alpha, sample_weight, weight_sum, penalty_gradient=not fuse,
         )
 
     def update(self) -> None:
-        """One optimizer step along the last gradient."""
-        self.optimizer.step(self.params, self.grads)
+        """One optimizer step along the last gradient (and the penalty's, if still due)."""
+        self.optimizer.step(self.params, self.grads, self._decay)
 
 
 class DropoutStep(Step):
