@@ -270,6 +270,9 @@ def add_scaled(dst: np.ndarray, src: np.ndarray, scale: float) -> None:
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every update kernel for both dtypes.
 
+    The plain updates and those that add the L2 penalty's gradient
+    (``decayed.py``).
+
     The kernels count as loaded afterwards (:func:`loaded`): later runs of the
     process use them without waiting for :func:`plan`'s rules. Benchmarks call
     it before timing.
@@ -277,8 +280,12 @@ def warm_up() -> None:
     if not ENABLED:
         return
     _load()
+    from . import decayed  # the updates that add the L2 penalty's gradient themselves
+
     for dtype in (np.float32, np.float64):
         a, b, c, d = (np.zeros(4, dtype=dtype) for _ in range(4))
         adam_step(a, b, c, d, 0.9, 0.999, 1.0, -1e-3)
         momentum_step(a, b, c, 0.9, 1e-3, True)
         add_scaled(a, b, 1e-4)
+        decayed.adam_step(a, b, c, d, 0.9, 0.999, 1.0, -1e-3, 2, 1e-4)
+        decayed.momentum_step(a, b, c, 0.9, 1e-3, True, 2, 1e-4)
