@@ -161,6 +161,11 @@ def main(argv=None) -> int:
     parser.add_argument("--one-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.one_process:
+        # The compiled path from the first fit on: a process otherwise loads numba
+        # only once its work makes it pay (skbackprop.core.kernels.plan).
+        from skbackprop.training import compiled_epoch
+
+        compiled_epoch.warm_up()  # nothing where SKBACKPROP_ACCELERATOR=0
         print(json.dumps(fingerprints()))
         return 0
     record = run_both_paths()

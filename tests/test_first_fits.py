@@ -25,6 +25,8 @@ from skbackprop.training import compiled_epoch
 from skbackprop.training.compiled_epoch import CompiledEpoch, CountedEpoch
 
 IRIS = load_iris(return_X_y=True)
+#: numba installed and not switched off (the fixture below pretends it is, for the decision).
+NUMBA = kernels.available()
 
 
 @pytest.fixture
@@ -175,7 +177,7 @@ def test_epoch_trainer_follows_the_decision(fresh):
     batches = Batches(X, np.eye(3, dtype=bool)[np.arange(20) % 3], None, 10, True,
                       np.random.default_rng(0))
     assert isinstance(compiled_epoch.epoch_trainer(batches, step), CountedEpoch)
-    if kernels.available():  # building the compiled epoch needs numba itself
+    if NUMBA:  # building the compiled epoch needs numba itself
         state.loaded = True
         assert isinstance(compiled_epoch.epoch_trainer(batches, step), CompiledEpoch)
 

@@ -11,6 +11,7 @@ L-BFGS is a function over ``scipy.optimize.minimize``.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -45,8 +46,25 @@ def add_decay(params, grads, decay) -> None:
     if decay is None:
         return
     n, scale = decay
+    n = min(n, params.shape[0])  # a block's share of the weights
     head = grads[:n]
+    if isinstance(params, np.ndarray):  # the rounded product in a reused buffer, no allocation
+        term = _scratch(params.dtype, n)
+        np.multiply(params[:n], scale, out=term)
+        head += term
+        return
     head += ops_of(params).multiply(params[:n], scale)
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(dtype, n: int) -> np.ndarray:
+    """A buffer of ``n`` entries of ``dtype``, kept per thread (at least :data:`BLOCK` long)."""
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.dtype != dtype or buffer.shape[0] < n:
+        buffer = _SCRATCH.buffer = np.empty(max(n, BLOCK), dtype)
+    return buffer[:n]
 
 
 class SGD:
