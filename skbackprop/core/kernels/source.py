@@ -188,7 +188,11 @@ def cache_dir() -> Path:
 
 def module_name(table=None, costs=None) -> str:
     """The kernel module's name for ``table`` and ``costs``: a hash of its text."""
-    text = module_source(table, costs)
+    return _name_of(module_source(table, costs))
+
+
+def _name_of(text: str) -> str:
+    """The kernel module's name for its source ``text``."""
     return f"skbackprop_epoch_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:20]}"
 
 
@@ -210,7 +214,7 @@ def cache_mark() -> Path:
 def load_epoch_module(table=None, costs=None):
     """Generate (once per text), write and import the kernel module for ``table`` and ``costs``."""
     text = module_source(table, costs)
-    name = f"skbackprop_epoch_{hashlib.sha256(text.encode('utf-8')).hexdigest()[:20]}"
+    name = _name_of(text)
     if name in sys.modules:
         return sys.modules[name]
     path = cache_dir() / f"{name}.py"
