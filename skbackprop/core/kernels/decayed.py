@@ -18,55 +18,26 @@ bit; the tests check it. Imported only where the compiled updates run
 anyway.
 """
 
-import numpy as np
-
 from . import jit
-
-
-@jit
-def _adam_entry(params, i, g, M, V, b1, b2, eps, scale):  # pragma: no cover - compiled
-    # updates.adam for entry i, gradient g.
-    m = b1 * M[i]
-    m = m + g
-    M[i] = m
-    g2 = g * g
-    v = b2 * V[i]
-    v = v + g2
-    V[i] = v
-    q = m / (np.sqrt(v) + eps)
-    params[i] = params[i] + q * scale
+from .updates import adam_entry, momentum_entry
 
 
 @jit
 def adam(params, grads, M, V, b1, b2, eps, scale, n_decay, decay):  # pragma: no cover - compiled
     # Two loops rather than a test per entry, so that both vectorise.
     for i in range(n_decay):
-        _adam_entry(params, i, grads[i] + params[i] * decay, M, V, b1, b2, eps, scale)
+        adam_entry(params, i, grads[i] + params[i] * decay, M, V, b1, b2, eps, scale)
     for i in range(n_decay, params.shape[0]):
-        _adam_entry(params, i, grads[i], M, V, b1, b2, eps, scale)
-
-
-@jit
-def _momentum_entry(params, i, g, velocity, mu, neg_lr, nesterov):  # pragma: no cover
-    # updates.momentum for entry i, gradient g.
-    step = g * neg_lr
-    v = velocity[i] * mu
-    v = v + step
-    velocity[i] = v
-    if nesterov:
-        p = params[i] + step
-        params[i] = p + v * mu
-    else:
-        params[i] = params[i] + v
+        adam_entry(params, i, grads[i], M, V, b1, b2, eps, scale)
 
 
 @jit
 def momentum(params, grads, velocity, mu, neg_lr, nesterov, n_decay, decay):  # pragma: no cover
     for i in range(n_decay):
         g = grads[i] + params[i] * decay
-        _momentum_entry(params, i, g, velocity, mu, neg_lr, nesterov)
+        momentum_entry(params, i, g, velocity, mu, neg_lr, nesterov)
     for i in range(n_decay, params.shape[0]):
-        _momentum_entry(params, i, grads[i], velocity, mu, neg_lr, nesterov)
+        momentum_entry(params, i, grads[i], velocity, mu, neg_lr, nesterov)
 
 
 def adam_step(params, grads, M, V, b1, b2, eps, scale, n_decay, decay) -> None:
