@@ -271,3 +271,13 @@ def test_results_are_the_numpy_paths_before_loading(numba_installed):
     # Before numba is loaded a fit is the NumPy path's, bit for bit.
     assert run_process("load_digits", 1)[0] == run_process(
         "load_digits", 1, SKBACKPROP_ACCELERATOR="0")[0]
+
+
+def test_a_changed_update_gives_the_kernel_module_another_name(tmp_path, monkeypatch):
+    # numba compiles updates.py's functions into the epoch kernel's cached code,
+    # which it keys on the generated file only: the file's name must change with them.
+    before = source.module_name()
+    copy = tmp_path / "updates.py"
+    copy.write_text(source.UPDATES.read_text() + "\n# changed\n")
+    monkeypatch.setattr(source, "UPDATES", copy)
+    assert source.module_name() != before

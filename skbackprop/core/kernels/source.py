@@ -7,9 +7,10 @@ elsewhere: they are generated, as source text, from
 ``core.activations.ACTIVATIONS`` and ``core.losses.COSTS`` into the kernel's
 template (``epoch.py``, at the line ``# {activation dispatch}`` and the lines
 ``# {cost ...}``), and the whole module is written to a file whose name holds
-a hash of its text. numba caches the compiled code next
-to that file; a changed table (or template) gives another file and so another
-compilation, never a stale cache.
+a hash of its text, which ends with a hash of ``updates.py`` (the optimizer
+updates the kernel calls, compiled into its cached code). numba caches the
+compiled code next to that file; a changed table, template or update gives
+another file and so another compilation, never a stale cache.
 
 The file goes to ``$SKBACKPROP_CACHE_DIR``, else ``~/.cache/skbackprop``, else
 a directory under the system's temporary directory: the first one writable.
@@ -33,6 +34,9 @@ from ..activations import ACTIVATIONS
 from ..losses import COSTS
 
 TEMPLATE = Path(__file__).with_name("epoch.py")
+#: The optimizer updates the kernel calls: numba compiles them into the kernel's
+#: cached code, so their text is part of the module's name too.
+UPDATES = Path(__file__).with_name("updates.py")
 PLACEHOLDER = "# {activation dispatch}\n"
 #: The lines of the template that the cost table fills, with their indentation.
 COST_PLACEHOLDER = re.compile(r"^( *)# \{(cost [a-z]+)\}\n", re.MULTILINE)
@@ -165,7 +169,9 @@ def module_source(table=None, costs=None) -> str:
         raise RuntimeError(f"{TEMPLATE} lacks the line {PLACEHOLDER.strip()!r}")
     pieces = cost_source(costs, table)
     text = template.replace(PLACEHOLDER, dispatch_source(table))
-    return COST_PLACEHOLDER.sub(lambda match: _indent(pieces[match[2]], len(match[1])), text)
+    text = COST_PLACEHOLDER.sub(lambda match: _indent(pieces[match[2]], len(match[1])), text)
+    updates = hashlib.sha256(UPDATES.read_bytes()).hexdigest()
+    return text + f"\n# The updates.py it calls: sha256 {updates}\n"
 
 
 def cache_dir() -> Path:
