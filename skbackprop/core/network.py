@@ -106,13 +106,13 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray | None) -> Non
             flat_dst[start : start + n] += np.multiply(piece, scale, out=block[: piece.shape[0]])
 
 
-def _fusable(*arrays) -> bool:
+def _fusable(dtype, *arrays) -> bool:
     """Whether a fused layer kernel (``kernels.fused_layers``) takes these NumPy arrays.
 
-    C-ordered arrays of one dtype: the kernels are compiled for that layout
-    only, so a strided view would cost a new compilation.
+    C-ordered arrays of ``dtype`` (the parameters', which the kernels took):
+    the kernels are compiled for that layout only, so a strided view would
+    cost a new compilation.
     """
-    dtype = arrays[0].dtype
     return all(a.flags.c_contiguous and a.dtype == dtype for a in arrays)
 
 
@@ -511,7 +511,7 @@ class Network:
                 Z[...] = A @ coefs[0]
             else:
                 ops.matmul(A, coefs[i], out=Z)
-            if layers is not None and i < last and _fusable(Z, intercepts[i]):
+            if layers is not None and i < last and _fusable(coefs[0].dtype, Z, intercepts[i]):
                 layers.bias_relu(Z, intercepts[i], kernels.unit_scalars(Z.dtype)[0])
                 A = Z if dropout is None else dropout.apply(i, Z, ops)
                 continue
@@ -769,7 +769,7 @@ class Network:
                 if dropout is not None:
                     dropout.backward(i - 1, D_prev, ops)
                 A_prev, sums = slopes_from[i - 1], intercept_grads[i - 1]
-                if layers is not None and _fusable(D_prev, sums, A_prev):
+                if layers is not None and _fusable(coefs[0].dtype, D_prev, sums, A_prev):
                     # D_(i-1) is not changed again before its column sums were due.
                     layers.relu_delta_sums(D_prev, A_prev, sums, *kernels.unit_scalars(D_prev.dtype))
                     summed = True
