@@ -162,3 +162,90 @@ def test_compiles_without_a_writable_cache(monkeypatch):
     params = np.ones(8)
     kernels.add_scaled(params, np.ones(8), 0.5)
     np.testing.assert_array_equal(params, np.full(8, 1.5))
+
+
+def _relu_layer_values(dtype, shape, seed):
+    """A delta, a ReLU layer's activations and a bias with the special values mixed in."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal(shape).astype(dtype)
+    D = rng.standard_normal(shape).astype(dtype)
+    b = rng.standard_normal(shape[1]).astype(dtype)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan], dtype=dtype)
+    for array in (Z, D, b):
+        flat = array.reshape(-1)
+        if flat.shape[0] == 0:
+            continue
+        picks = rng.integers(0, flat.shape[0], size=max(1, flat.shape[0] // 7))
+        flat[picks] = specials[rng.integers(0, specials.shape[0], size=picks.shape[0])]
+    Z[..., :1] = -0.0  # -0.0 + -0.0 = -0.0: np.maximum makes it +0.0
+    b[:1] = -0.0
+    return Z, D, b
+
+
+def _same_bits(a, b):
+    """Equal bit for bit, signed zeros included; NaN where NaN (of any sign or payload)."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    nan = np.isnan(a)
+    np.testing.assert_array_equal(nan, np.isnan(b))
+    a, b = np.where(nan, 0, a), np.where(nan, 0, b)
+    assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 17), (3, 5), (200, 256), (37, 129), (0, 6)])
+def test_fused_relu_layer_kernels_match_numpy_bitwise(dtype, shape):
+    """The compiled passes of a hidden ReLU layer against the NumPy operations they replace."""
+    kernels.warm_up()
+    layers = kernels.fused_layers(np.zeros(1, dtype))
+    zero, one = kernels.unit_scalars(np.dtype(dtype))
+    Z, D, b = _relu_layer_values(dtype, shape, seed=sum(shape))
+    with np.errstate(invalid="ignore"):
+        fast = Z.copy()
+        layers.bias_relu(fast, b, zero)
+        slow = Z.copy()
+        slow += b
+        np.maximum(slow, 0.0, out=slow)
+        _same_bits(fast, slow)
+        A = slow
+        fast_d, fast_sums = D.copy(), np.full(shape[1], 7.0, dtype)
+        layers.relu_delta_sums(fast_d, A, fast_sums, zero, one)
+        slow_d, slow_sums = D.copy(), np.full(shape[1], 7.0, dtype)
+        np.multiply(slow_d, A > 0, out=slow_d)
+        np.add.reduce(slow_d, axis=0, out=slow_sums)
+    _same_bits(fast_d, slow_d)
+    _same_bits(fast_sums, slow_sums)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("dropout", [False, True])
+def test_relu_steps_identical_with_and_without_layer_kernels(dtype, dropout):
+    """The cost and gradient of ReLU networks, with the fused layer passes and without."""
+    from skbackprop.core.network import DropoutMasks, Network
+
+    kernels.warm_up()
+    rng = np.random.default_rng(5)
+    net = Network([33, 40, 25, 4], "relu", "softmax")
+    params = net.init_params("glorot_uniform", rng, dtype)
+    X = rng.standard_normal((61, 33)).astype(dtype)
+    Y = np.eye(4, dtype=dtype)[rng.integers(0, 4, 61)]
+    masks = DropoutMasks.draw((0.3, 0.2), 61, (40, 25), rng, params) if dropout else None
+    results = []
+    for path in (contextlib.nullcontext(), kernels.disabled()):
+        grads = np.full_like(params, np.nan)
+        with path:
+            loss = net.loss_and_grad(X, Y, *net.unpack(params), *net.unpack(grads),
+                                     "cross_entropy", 1e-3, dropout=masks)
+            outputs = net.output(X, *net.unpack(params))
+        results.append((loss, grads, outputs))
+    (fast_loss, fast_grads, fast_out), (slow_loss, slow_grads, slow_out) = results
+    assert fast_loss == slow_loss
+    _same_bits(fast_grads, slow_grads)
+    _same_bits(fast_out, slow_out)
+
+
+def test_layer_kernels_only_where_loaded():
+    kernels.warm_up()
+    assert kernels.fused_layers(np.zeros(3)) is not None
+    assert kernels.fused_layers(np.zeros(3, dtype=np.float16)) is None
+    with kernels.disabled():
+        assert kernels.fused_layers(np.zeros(3)) is None

@@ -24,8 +24,10 @@ Speed (see docs/performance.rst): activations and deltas live in buffers
 reused from batch to batch, the matrix products write into them, products read
 transposed views directly, and the cost is computed from the buffers the output
 delta uses anyway. What still allocates per step: a
-temporary the size of a layer in the derivatives of sigmoid, tanh, ReLU and
-leaky ReLU and in the forward leaky ReLU (one or two in both passes of the
+temporary the size of a layer in the derivatives of sigmoid, tanh, ReLU (on
+the NumPy path; where numba is loaded, a hidden ReLU layer's passes are
+compiled, see ``core/kernels/layers.py``) and leaky ReLU and in the forward
+leaky ReLU (one or two in both passes of the
 smooth activations built on ``exp`` or ``erf``), the binary cross-entropy's ``log1p``
 term, and the rows and products of a sparse batch (the rows of a shuffled
 dense batch are gathered into reused buffers, see ``training.loop.Batches``). The
@@ -55,7 +57,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, relu, relu_derivative
 from .losses import _total_weight, loss_and_output_delta
 from .ops import NUMPY, device_of, ops_of
 
@@ -102,6 +104,16 @@ def _add_scaled(targets, sources, scale: float, block: np.ndarray | None) -> Non
         for start in range(0, flat_dst.shape[0], n):
             piece = flat_src[start : start + n]
             flat_dst[start : start + n] += np.multiply(piece, scale, out=block[: piece.shape[0]])
+
+
+def _fusable(dtype, *arrays) -> bool:
+    """Whether a fused layer kernel (``kernels.fused_layers``) takes these NumPy arrays.
+
+    C-ordered arrays of ``dtype`` (the parameters', which the kernels took):
+    the kernels are compiled for that layout only, so a strided view would
+    cost a new compilation.
+    """
+    return all(a.flags.c_contiguous and a.dtype == dtype for a in arrays)
 
 
 def abs_max(array: np.ndarray) -> float:
@@ -489,6 +501,9 @@ class Network:
         hidden = ACTIVATIONS[self.activation].forward
         output = ACTIVATIONS[out_activation or self.out_activation].forward
         last = len(coefs) - 1
+        # Hidden ReLU layers: the bias and max(z, 0) in one compiled pass where loaded.
+        fuse = hidden is relu and pre_activations is None
+        layers = kernels.fused_layers(coefs[0]) if fuse else None
         A = X
         for i in range(last + 1):
             Z = activations[i]
@@ -496,6 +511,10 @@ class Network:
                 Z[...] = A @ coefs[0]
             else:
                 ops.matmul(A, coefs[i], out=Z)
+            if layers is not None and i < last and _fusable(coefs[0].dtype, Z, intercepts[i]):
+                layers.bias_relu(Z, intercepts[i], kernels.unit_scalars(Z.dtype)[0])
+                A = Z if dropout is None else dropout.apply(i, Z, ops)
+                continue
             Z += intercepts[i]
             if pre_activations is not None and i < last:
                 pre_activations[i][...] = Z
@@ -727,6 +746,10 @@ class Network:
             weight_sum, ops,
         )
         hidden_derivative = hidden.derivative
+        # Hidden ReLU layers: the mask and the bias gradient's column sums in one
+        # compiled pass where loaded; ``summed`` says the sums of D_i are done.
+        layers = kernels.fused_layers(coefs[0]) if hidden_derivative is relu_derivative else None
+        summed = False
         for i in range(last, -1, -1):
             D = deltas[i]
             if i > 0:
@@ -736,11 +759,20 @@ class Network:
                 coef_grads[0][...] = X.T @ D
             else:
                 ops.matmul(X.T, D, out=coef_grads[0])
-            # np.sum(D, axis=0, out=...) without its Python wrapper.
-            ops.add_reduce(D, axis=0, out=intercept_grads[i])
+            if not summed:
+                # np.sum(D, axis=0, out=...) without its Python wrapper.
+                ops.add_reduce(D, axis=0, out=intercept_grads[i])
+            summed = False
             if i > 0:
-                ops.matmul(D, coefs[i].T, out=deltas[i - 1])
+                D_prev = deltas[i - 1]
+                ops.matmul(D, coefs[i].T, out=D_prev)
                 if dropout is not None:
-                    dropout.backward(i - 1, deltas[i - 1], ops)
-                hidden_derivative(slopes_from[i - 1], deltas[i - 1], ops)
+                    dropout.backward(i - 1, D_prev, ops)
+                A_prev, sums = slopes_from[i - 1], intercept_grads[i - 1]
+                if layers is not None and _fusable(coefs[0].dtype, D_prev, sums, A_prev):
+                    # D_(i-1) is not changed again before its column sums were due.
+                    layers.relu_delta_sums(D_prev, A_prev, sums, *kernels.unit_scalars(D_prev.dtype))
+                    summed = True
+                else:
+                    hidden_derivative(A_prev, D_prev, ops)
         return value

@@ -223,6 +223,37 @@ def use_for(array: np.ndarray) -> bool:
     return _STATE.loaded and suits(array)
 
 
+def fused_layers(like):
+    """The fused passes of hidden ReLU layers (``layers.py``) for arrays like ``like``, or None.
+
+    A module whose kernels take the layer's values and the dtype's ``zero``
+    and ``one`` (see :func:`unit_scalars`), where the kernels are loaded (and not
+    disabled) and ``like`` is a NumPy array of float32 or float64; None
+    otherwise: the NumPy passes. Unlike the updates, the layer kernels pay at
+    every size (one call replaces two or three NumPy calls), so no size
+    threshold applies; they run wherever numba is loaded anyway.
+    """
+    if not (ENABLED and _STATE.loaded and isinstance(like, np.ndarray)):
+        return None
+    if like.dtype not in _UNITS:
+        return None
+    layers = _kernels.get("layers")
+    if layers is None:
+        from . import layers
+
+        _kernels["layers"] = layers
+    return layers
+
+
+#: ``(zero, one)`` in each dtype the layer kernels take.
+_UNITS = {np.dtype(t): (t(0), t(1)) for t in (np.float32, np.float64)}
+
+
+def unit_scalars(dtype) -> tuple:
+    """``(zero, one)`` of ``dtype`` (float32 or float64), as the layer kernels take them."""
+    return _UNITS[dtype]
+
+
 def jit(func):
     """Compile ``func`` with numba, cached on disk where a cache directory is writable.
 
@@ -270,8 +301,8 @@ def add_scaled(dst: np.ndarray, src: np.ndarray, scale: float) -> None:
 def warm_up() -> None:
     """Compile (or load from numba's disk cache) every update kernel for both dtypes.
 
-    The plain updates and those that add the L2 penalty's gradient
-    (``decayed.py``).
+    The plain updates, those that add the L2 penalty's gradient
+    (``decayed.py``) and the fused passes of hidden ReLU layers (``layers.py``).
 
     The kernels count as loaded afterwards (:func:`loaded`): later runs of the
     process use them without waiting for :func:`plan`'s rules. Benchmarks call
@@ -289,3 +320,8 @@ def warm_up() -> None:
         add_scaled(a, b, 1e-4)
         decayed.adam_step(a, b, c, d, 0.9, 0.999, 1.0, -1e-3, 2, 1e-4)
         decayed.momentum_step(a, b, c, 0.9, 1e-3, True, 2, 1e-4)
+        layers = fused_layers(a)
+        zero, one = unit_scalars(a.dtype)
+        Z, D = a.reshape(2, 2), b.reshape(2, 2)
+        layers.bias_relu(Z, a[:2], zero)
+        layers.relu_delta_sums(D, Z, c[:2], zero, one)

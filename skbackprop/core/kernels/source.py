@@ -37,6 +37,9 @@ TEMPLATE = Path(__file__).with_name("epoch.py")
 #: The optimizer updates the kernel calls: numba compiles them into the kernel's
 #: cached code, so their text is part of the module's name too.
 UPDATES = Path(__file__).with_name("updates.py")
+#: The kernels compiled from their own files, outside the generated module
+#: (numba caches each next to its file): the cache's mark names their text too.
+STANDALONE = tuple(Path(__file__).with_name(name) for name in ("decayed.py", "layers.py"))
 PLACEHOLDER = "# {activation dispatch}\n"
 #: The lines of the template that the cost table fills, with their indentation.
 COST_PLACEHOLDER = re.compile(r"^( *)# \{(cost [a-z]+)\}\n", re.MULTILINE)
@@ -206,15 +209,17 @@ def cache_mark() -> Path:
     """The file whose presence says every kernel is in numba's cache.
 
     Its name holds the kernel module's name (so a changed table or template
-    needs a new mark), numba's version and a hash of ``NUMBA_CACHE_DIR`` (numba
-    keeps its cache elsewhere when that is set).
+    needs a new mark), a hash of the kernels outside it (:data:`STANDALONE`:
+    a changed one is compiled anew), numba's version and a hash of
+    ``NUMBA_CACHE_DIR`` (numba keeps its cache elsewhere when that is set).
     """
     try:
         numba_version = importlib.metadata.version("numba")
     except importlib.metadata.PackageNotFoundError:
         numba_version = "none"
     where = hashlib.sha256(os.environ.get("NUMBA_CACHE_DIR", "").encode()).hexdigest()[:8]
-    return cache_dir() / f"{module_name()}.numba-{numba_version}.{where}.filled"
+    kernels = hashlib.sha256(b"".join(path.read_bytes() for path in STANDALONE)).hexdigest()[:8]
+    return cache_dir() / f"{module_name()}.{kernels}.numba-{numba_version}.{where}.filled"
 
 
 def load_epoch_module(table=None, costs=None):
