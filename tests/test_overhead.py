@@ -12,6 +12,7 @@
   ``np.clip``: the same values, bit for bit.
 """
 
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -112,6 +113,33 @@ def test_targets_wider_than_the_inputs_are_gathered_per_batch():
     assert not batches.gathers_epoch
     for expected in _expected(X, Y, None, 3, epochs=2):
         _assert_same_batches(_collect(batches), expected)
+
+
+def _peak_bytes_of_fit(clf, X, y) -> int:
+    tracemalloc.start()
+    try:
+        with kernels.disabled(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_only_small_steps_copy_the_shuffled_epoch_whole():
+    # 8000 x 784 float32 (25 MB): under EPOCH_GATHER_BYTES. With 8 hidden units a
+    # step is small (200 x 784 x 8 multiply-adds) and the epoch is gathered in one
+    # take, a copy of X; with 256 the step is large, a take per batch is a small
+    # part of it, and the copy would only double the data's memory.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(8000, 784)).astype(np.float32)
+    y = rng.integers(0, 10, 8000)
+    assert X.nbytes < loop.EPOCH_GATHER_BYTES
+    params = dict(batch_size=200, max_iter=1, random_state=0)
+    small = _peak_bytes_of_fit(BackpropClassifier(hidden_layer_sizes=(8,), **params), X, y)
+    large = _peak_bytes_of_fit(BackpropClassifier(hidden_layer_sizes=(256,), **params), X, y)
+    assert small > X.nbytes
+    assert large < X.nbytes / 2
 
 
 @pytest.mark.parametrize(

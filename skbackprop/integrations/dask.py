@@ -453,7 +453,7 @@ class DaskData(TrainingData):
                 )
         return train, validation
 
-    def batches(self, batch_size: int, shuffle: bool, rng) -> StreamedBatches:
+    def batches(self, batch_size: int, shuffle: bool, rng, small_steps: bool = True) -> StreamedBatches:
         return StreamedBatches(self, batch_size, shuffle, rng)
 
     def lbfgs_step(self, network: Network, loss: str, alpha: float, params) -> MapReduceStep:

@@ -45,9 +45,11 @@ def exploded(params: np.ndarray) -> bool:
 
 #: Shuffled dense training sets whose copy (``X``, ``Y`` and the sample weights
 #: together) takes at most this many bytes are gathered whole into the
-#: shuffled order once per epoch, and the batches are slices of that copy;
-#: larger ones are gathered batch by batch into buffers of one batch, so that
-#: the extra memory stays bounded.
+#: shuffled order once per epoch, and the batches are slices of that copy,
+#: where the steps are small (a ``take`` per batch costs about as much as a
+#: small step); larger sets, and the batches of large steps, are gathered
+#: batch by batch into buffers of one batch, so that the extra memory stays
+#: bounded.
 EPOCH_GATHER_BYTES = 32 * 2**20
 
 
@@ -70,7 +72,10 @@ class Batches:
     - shuffled, dense, a copy of at most ``EPOCH_GATHER_BYTES`` and targets no
       larger than the inputs: one gather per epoch of all the rows, in the
       shuffled order, into reused buffers whose slices (made once) are the
-      batches. One large ``take`` costs much less than one per batch.
+      batches. One large ``take`` costs much less than one per batch, which
+      counts where the steps are small; the caller passes ``gather_limit=0``
+      for large steps, where a per-batch ``take`` is a small part of the
+      step and the copy of the data would only add memory.
       Targets larger than the inputs (thousands of classes) would more than
       double the memory of the data; their steps are dominated by the output
       layer anyway;
@@ -234,8 +239,12 @@ class TrainingData:
     dtype: np.dtype
     total_weight: float
 
-    def batches(self, batch_size: int, shuffle: bool, rng):
-        """The batch source of the stochastic solvers (as :class:`Batches`)."""
+    def batches(self, batch_size: int, shuffle: bool, rng, small_steps: bool = True):
+        """The batch source of the stochastic solvers (as :class:`Batches`).
+
+        ``small_steps``: whether the steps are small enough that copying the
+        whole shuffled epoch at once pays (see :data:`EPOCH_GATHER_BYTES`).
+        """
         raise NotImplementedError
 
     def lbfgs_step(self, network: Network, loss: str, alpha: float, params):
@@ -280,10 +289,10 @@ class ArrayData(TrainingData):
         self.shape, self.dtype = X.shape, X.dtype
         self.workspace = workspace
 
-    def batches(self, batch_size: int, shuffle: bool, rng) -> Batches:
+    def batches(self, batch_size: int, shuffle: bool, rng, small_steps: bool = True) -> Batches:
         return Batches(
             self.X, self.Y, self.sample_weight, batch_size, shuffle, rng,
-            workspace=self.workspace,
+            gather_limit=None if small_steps else 0, workspace=self.workspace,
         )
 
     def lbfgs_step(self, network: Network, loss: str, alpha: float, params) -> Step:
