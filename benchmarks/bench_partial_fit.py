@@ -46,6 +46,9 @@ import sklearn
 from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_vs_sklearn
+
+from bench_vs_sklearn import print_threadpool_info, rst_table  # noqa: E402  (this folder)
 
 from skbackprop import BackpropClassifier  # noqa: E402
 from skbackprop.core import kernels  # noqa: E402
@@ -162,14 +165,7 @@ def _print_rst(results: list[dict]) -> None:
     cells = [[f"{r['network']}, {r['rows']}", r["dtype"], f"{r['sk_ms']:.3f}",
               f"{r['ours_ms']:.3f}", f"{r['ratio']:.2f}x", str(r["param_bytes"]),
               str(r["ours_peak"]), f"{r['ours_peak'] / r['param_bytes']:.1%}"] for r in results]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    rule = "  ".join("=" * w for w in widths)
-    print(rule)
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
-    print(rule)
-    for row in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-    print(rule)
+    rst_table(cols, cells)
 
 
 def main(argv=None) -> list[dict]:
@@ -194,15 +190,8 @@ def main(argv=None) -> list[dict]:
     if args.rst:
         print()
         _print_rst(results)
-    try:
-        from threadpoolctl import threadpool_info
-
-        print()
-        for info in threadpool_info():
-            print({k: info.get(k) for k in ("user_api", "internal_api", "num_threads", "version",
-                                             "architecture")})
-    except ImportError:
-        pass
+    print()
+    print_threadpool_info()
     return results
 
 

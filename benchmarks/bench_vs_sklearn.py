@@ -447,15 +447,19 @@ def main(argv=None) -> None:
         print()
         print_rst(rows)
     print()
+    print_threadpool_info()
+
+
+def print_threadpool_info() -> None:
+    """Print the BLAS and OpenMP libraries loaded in the process and their threads."""
     try:
         from threadpoolctl import threadpool_info
-
-        for info in threadpool_info():
-            print({k: info.get(k) for k in ("user_api", "internal_api", "num_threads",
-                                             "version", "threading_layer", "architecture",
-                                             "filepath")})
     except ImportError:
         print("threadpoolctl is not installed: no thread-pool information.")
+        return
+    for info in threadpool_info():
+        print({k: info.get(k) for k in ("user_api", "internal_api", "num_threads", "version",
+                                         "threading_layer", "architecture", "filepath")})
 
 
 if __name__ == "__main__":

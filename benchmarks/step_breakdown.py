@@ -52,6 +52,9 @@ import numpy as np
 from sklearn.neural_network import MLPClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_vs_sklearn
+
+from bench_vs_sklearn import print_threadpool_info  # noqa: E402  (this folder)
 
 from skbackprop import BackpropClassifier  # noqa: E402
 from skbackprop.core import kernels  # noqa: E402
@@ -203,15 +206,8 @@ def main(argv=None) -> None:
             plain = rows["ours fit step, pure NumPy"]
             cells[4:4] = [f"{plain:.3f}", f"{100 * floor / plain:.0f}%"]
         print("  ".join(f"{c:>16}" for c in cells))
-    try:
-        from threadpoolctl import threadpool_info
-
-        print()
-        for info in threadpool_info():
-            print({k: info.get(k) for k in ("user_api", "internal_api", "num_threads", "version",
-                                             "architecture")})
-    except ImportError:
-        pass
+    print()
+    print_threadpool_info()
 
 
 if __name__ == "__main__":
