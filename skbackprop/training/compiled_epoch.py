@@ -66,7 +66,7 @@ from ..core.activations import ACTIVATIONS, LEAKY_SLOPE, _half_log_max, exp_limi
 from ..core.losses import COSTS, _clip_bounds
 from ..core.optimizers import SGD, Adam
 from .loop import WEIGHT_LIMIT, Diverged, train_epoch
-from .threads import SMALL_STEP, largest_product
+from .threads import small_step
 
 #: Inputs that are not C-contiguous (Fortran-ordered, strided views) are copied
 #: once per call up to this size; larger ones take the NumPy path.
@@ -117,7 +117,7 @@ def _suits(batches, step, show_progress: bool) -> bool:
         and (X.flags.c_contiguous or X.nbytes <= COPY_LIMIT)
         and type(step.optimizer) in (SGD, Adam)
         and step.dropout is None
-        and largest_product(step.network.layer_units, batches.batch_size) < SMALL_STEP
+        and small_step(step.network.layer_units, batches.batch_size)
         and not _slow_hidden(step.network, batches.batch_size)
         and _compilable(step.network, step.loss_name)
     )

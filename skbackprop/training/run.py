@@ -41,7 +41,7 @@ from .loop import (
     train_epoch_on_device,
 )
 from .record import Call, Settings, TrainingRecord
-from .threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for, largest_product
+from .threads import SMALL_LBFGS, SMALL_STEP, blas_threads_for, small_step
 
 
 def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
@@ -104,8 +104,9 @@ def fit_stochastic(settings: Settings, record: TrainingRecord, call: Call, opt) 
     """
     data, params, rng = call.data, call.params, call.rng
     batch_size = _batch_size(settings, data.shape[0])
-    small_steps = largest_product(call.network.layer_units, batch_size) < SMALL_STEP
-    batches = data.batches(batch_size, settings.shuffle, rng, small_steps)
+    batches = data.batches(
+        batch_size, settings.shuffle, rng, small_step(call.network.layer_units, batch_size)
+    )
     loss, alpha = settings.loss, settings.alpha
     if any(settings.dropout):
         step = DropoutStep(

@@ -86,6 +86,15 @@ def largest_product(layer_units: Sequence[int], rows: int) -> int:
     return rows * max(a * b for a, b in zip(layer_units[:-1], layer_units[1:], strict=True))
 
 
+def small_step(layer_units: Sequence[int], rows: int) -> bool:
+    """Whether a stochastic step over ``rows`` rows is small (largest product under :data:`SMALL_STEP`).
+
+    Small steps run BLAS on one thread, may run as a compiled epoch, and
+    gather a shuffled epoch whole (``training.loop.Batches``).
+    """
+    return largest_product(layer_units, rows) < SMALL_STEP
+
+
 def blas_threads_for(layer_units: Sequence[int], rows: int, steps: int, threshold: int):
     """A context in which BLAS runs one thread if the products are small.
 
