@@ -16,42 +16,18 @@ from skbackprop.core.optimizers import BLOCK, SGD, Adam
 N = 2 * BLOCK + 1234  # two blocks and a part
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n_decay", [None, BLOCK + 77, N - 5])
-def test_adam_in_blocks_matches_whole_vectors_bitwise(dtype, n_decay):
-    rng = np.random.default_rng(0)
+def _blocked_and_whole(make, dtype, seed, decay, whole_step):
+    """Two optimizers from ``make`` trained on the same vector and three gradients.
+
+    One through ``step`` (block by block, the penalty's gradient added within,
+    the NumPy path); the other by ``whole_step(optimizer, params, grad)`` on
+    the whole vectors, after the penalty's gradient was added to the gradient
+    as ``Network.add_penalty`` adds it. Both must end with the same weights,
+    bit for bit; returns the two optimizers.
+    """
+    rng = np.random.default_rng(seed)
     params = rng.standard_normal(N).astype(dtype)
     grads = [rng.standard_normal(N).astype(dtype) for _ in range(3)]
-    decay = None if n_decay is None else (n_decay, 1e-4 / 37)
-    blocked, whole = Adam(N, dtype, 1e-3), Adam(N, dtype, 1e-3)
-    fast, slow = params.copy(), params.copy()
-    with kernels.disabled():
-        assert blocked.fuses_decay(fast)
-        for g in grads:
-            blocked.step(fast, g.copy(), decay)
-            g = g.copy()
-            if decay is not None:
-                g[:n_decay] += slow[:n_decay] * dtype(decay[1])  # what Network.add_penalty adds
-            whole.t += 1
-            eps, scale = whole.step_scalars(whole.t)
-            whole._passes(np, slow, g, whole._m, whole._v, eps, scale)
-    assert fast.dtype == dtype
-    assert not np.array_equal(fast, params)
-    np.testing.assert_array_equal(fast, slow)
-    np.testing.assert_array_equal(blocked.first_moment, whole.first_moment)
-    np.testing.assert_array_equal(blocked.second_moment, whole.second_moment)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kind", ["plain", "momentum", "nesterov"])
-def test_sgd_in_blocks_matches_whole_vectors_bitwise(dtype, kind):
-    rng = np.random.default_rng(1)
-    params = rng.standard_normal(N).astype(dtype)
-    grads = [rng.standard_normal(N).astype(dtype) for _ in range(3)]
-    n_decay = N - 99
-    decay = (n_decay, 1e-4 / 37)
-    make = lambda: SGD(N, dtype, 0.05, momentum=0.0 if kind == "plain" else 0.9,  # noqa: E731
-                       nesterov=kind == "nesterov")
     blocked, whole = make(), make()
     fast, slow = params.copy(), params.copy()
     with kernels.disabled():
@@ -59,10 +35,43 @@ def test_sgd_in_blocks_matches_whole_vectors_bitwise(dtype, kind):
         for g in grads:
             blocked.step(fast, g.copy(), decay)
             g = g.copy()
-            g[:n_decay] += slow[:n_decay] * dtype(decay[1])
-            whole._passes(np, slow, g, whole.velocity, whole.learning_rate)
+            if decay is not None:
+                n_decay, scale = decay
+                g[:n_decay] += slow[:n_decay] * dtype(scale)
+            whole_step(whole, slow, g)
+    assert fast.dtype == dtype
     assert not np.array_equal(fast, params)
     np.testing.assert_array_equal(fast, slow)
+    return blocked, whole
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_decay", [None, BLOCK + 77, N - 5])
+def test_adam_in_blocks_matches_whole_vectors_bitwise(dtype, n_decay):
+    def whole_step(adam, params, grad):
+        adam.t += 1
+        eps, scale = adam.step_scalars(adam.t)
+        adam._passes(np, params, grad, adam._m, adam._v, eps, scale)
+
+    decay = None if n_decay is None else (n_decay, 1e-4 / 37)
+    blocked, whole = _blocked_and_whole(
+        lambda: Adam(N, dtype, 1e-3), dtype, 0, decay, whole_step
+    )
+    np.testing.assert_array_equal(blocked.first_moment, whole.first_moment)
+    np.testing.assert_array_equal(blocked.second_moment, whole.second_moment)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["plain", "momentum", "nesterov"])
+def test_sgd_in_blocks_matches_whole_vectors_bitwise(dtype, kind):
+    def make():
+        return SGD(N, dtype, 0.05, momentum=0.0 if kind == "plain" else 0.9,
+                   nesterov=kind == "nesterov")
+
+    def whole_step(sgd, params, grad):
+        sgd._passes(np, params, grad, sgd.velocity, sgd.learning_rate)
+
+    blocked, whole = _blocked_and_whole(make, dtype, 1, (N - 99, 1e-4 / 37), whole_step)
     if kind != "plain":
         np.testing.assert_array_equal(blocked.velocity, whole.velocity)
 
