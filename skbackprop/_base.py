@@ -710,10 +710,7 @@ class BaseBackprop(_callbacks.CallbackSupportMixin, BaseEstimator, metaclass=ABC
         ):  # the published weights are the views of ``start`` the previous call made
             params[...] = start
             return params, start
-        coefs, intercepts = network.unpack(params)
-        for new, old in zip([*coefs, *intercepts], published, strict=True):
-            new[...] = old
-        return params, None
+        return network.pack(self.coefs_, self.intercepts_, data.dtype, out=params), None
 
     def _observers(self, fit_task) -> list:
         """The end-of-epoch handlers that look at the estimator: callbacks of both kinds."""

@@ -337,15 +337,18 @@ class Network:
         return coefs, intercepts
 
     def pack(
-        self, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray], dtype, like=None
+        self, coefs: Sequence[np.ndarray], intercepts: Sequence[np.ndarray], dtype, like=None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Copy ``coefs`` and ``intercepts`` into a new flat vector of ``dtype``.
+        """Copy ``coefs`` and ``intercepts`` into a new flat vector of ``dtype`` (or into ``out``).
 
         The vector belongs to the library and device of ``like`` (NumPy when
-        None); parameters of another library are moved there.
+        None); parameters of another library are moved there. ``out``: a
+        vector of ``n_params`` entries of ``dtype`` in that library to fill
+        instead of a new one.
         """
         ops = NUMPY if like is None else ops_of(like)
-        flat = ops.empty(self.n_params, dtype, like)
+        flat = ops.empty(self.n_params, dtype, like) if out is None else out
         flat_coefs, flat_intercepts = self.unpack(flat)
         for dst, src in zip(flat_coefs + flat_intercepts, list(coefs) + list(intercepts), strict=True):
             if ops_of(src) is not ops:
